@@ -1,0 +1,72 @@
+//! Use-case errors. The HTTP layer maps each variant once to a status and a stable code.
+
+use triad_domain::incident::IllegalTransition;
+use triad_domain::validate::FieldError;
+use triad_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No credentials, or credentials that are wrong, expired or revoked.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The caller is known but their role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request conflicts with the current state; `code` is the stable public code.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("the incident cannot go there from its current status: {0}")]
+    IllegalTransition(#[from] IllegalTransition),
+    /// One or more fields were refused.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The database cannot be reached or failed; nothing was changed.
+    #[error("storage failure: {0}")]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::Conflict(m) => AppError::Conflict {
+                code: "conflict",
+                message: format!("already exists: {m}"),
+            },
+            StoreError::InUse(m) => AppError::Conflict {
+                code: "in_use",
+                message: format!("still referenced elsewhere: {m}"),
+            },
+            other => AppError::Store(other),
+        }
+    }
+}
+
+impl From<Vec<FieldError>> for AppError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        AppError::Invalid(errors)
+    }
+}
+
+impl AppError {
+    /// A refusal of a single field.
+    pub fn field(field: &str, reason: impl Into<String>) -> Self {
+        AppError::Invalid(vec![FieldError {
+            field: field.to_string(),
+            reason: reason.into(),
+        }])
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

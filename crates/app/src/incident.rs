@@ -1,0 +1,364 @@
+//! Incidents: declare, read, list, change, and the lifecycle transitions.
+
+use crate::{Actor, App, AppError, AppResult, service};
+use serde_json::json;
+use triad_domain::incident::{Incident, PublicState, Status, Transition};
+use triad_domain::role::{AssignmentPlan, IncidentRole, RoleAssignment, plan_assignment};
+use triad_domain::severity::Severity;
+use triad_domain::timeline::EventKind;
+use triad_domain::user::Permission;
+use triad_domain::validate::{self, Validation};
+use triad_store::incident::{self as incidents, Filter};
+use triad_store::role::{self as roles, Holder};
+use triad_store::{counter, new_id};
+
+pub const MAX_TITLE: usize = 200;
+pub const MAX_DESCRIPTION: usize = 20_000;
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 200;
+
+/// What a person declares.
+#[derive(Debug, Clone, Default)]
+pub struct Declare {
+    pub title: String,
+    pub severity: String,
+    pub description: Option<String>,
+    /// A service id or name.
+    pub service: Option<String>,
+}
+
+/// Fields to change; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub severity: Option<String>,
+}
+
+/// A listing request, as received (validated here so every error names its field).
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Comma-separated statuses, or `open` for triggered and acknowledged.
+    pub status: Option<String>,
+    /// Comma-separated severities.
+    pub severity: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// One page of a listing; `next_cursor` fetches the following page.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// An incident with its current team.
+#[derive(Debug, Clone)]
+pub struct IncidentView {
+    pub incident: Incident,
+    pub roles: Vec<Holder>,
+}
+
+impl App {
+    pub async fn declare(&self, actor: &Actor, input: Declare) -> AppResult<IncidentView> {
+        actor.require(Permission::Declare)?;
+        let mut v = Validation::new();
+        let title = v.check("title", validate::text(&input.title, MAX_TITLE));
+        let severity = v.check("severity", Severity::parse(&input.severity));
+        let description = v
+            .check(
+                "description",
+                validate::optional_text(input.description.as_deref(), MAX_DESCRIPTION),
+            )
+            .flatten();
+        let mut d = self.decide().await?;
+        let service = match input
+            .service
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(key) => match service::find(d.conn(), key).await? {
+                Some(s) => Some(s),
+                None => {
+                    v.push("service", "no such service");
+                    None
+                }
+            },
+            None => None,
+        };
+        v.finish()?;
+        let (Some(title), Some(severity)) = (title, severity) else {
+            return Err(AppError::Internal(
+                "validation passed with a missing field".into(),
+            ));
+        };
+        let now = self.now();
+        let number = counter::next(d.conn(), counter::INCIDENT_NUMBER).await?;
+        let incident = Incident {
+            id: new_id(),
+            number,
+            title,
+            description,
+            severity,
+            status: Status::Triggered,
+            public_state: PublicState::Investigating,
+            service_id: service.as_ref().map(|s| s.id.clone()),
+            created_by: actor.user_id().map(str::to_string),
+            created_at: now,
+            updated_at: now,
+            ack_due_at: Some(self.config().policies.get(severity).ack_due(now)),
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_at: None,
+            resolved_by: None,
+        };
+        incidents::insert(d.conn(), &incident).await?;
+        let body = format!(
+            "{} declared #{} ({}): {}",
+            actor.name(),
+            number,
+            severity,
+            incident.title
+        );
+        let data = json!({
+            "number": number,
+            "title": incident.title,
+            "severity": severity.as_str(),
+            "service_id": incident.service_id,
+            "ack_due_at": incident.ack_due_at,
+        });
+        let event = self.event(actor, &incident.id, EventKind::IncidentDeclared, body, data);
+        d.append(event).await?;
+        d.commit().await?;
+        Ok(IncidentView {
+            incident,
+            roles: Vec::new(),
+        })
+    }
+
+    /// An incident by number or id, with its active roles.
+    pub async fn incident(&self, actor: &Actor, key: &str) -> AppResult<IncidentView> {
+        actor.require(Permission::Read)?;
+        let mut conn = self.store().read().await?;
+        let incident = incidents::get(&mut conn, key)
+            .await?
+            .ok_or(AppError::NotFound("incident"))?;
+        let roles = roles::list(&mut conn, &incident.id, true).await?;
+        Ok(IncidentView { incident, roles })
+    }
+
+    /// Incidents, newest first, filtered, a page at a time.
+    pub async fn incidents(&self, actor: &Actor, q: ListQuery) -> AppResult<Page<Incident>> {
+        actor.require(Permission::Read)?;
+        let mut v = Validation::new();
+        let mut statuses = Vec::new();
+        for s in split_list(q.status.as_deref()) {
+            if s.eq_ignore_ascii_case("open") {
+                statuses.extend([Status::Triggered, Status::Acknowledged]);
+            } else if let Some(s) = v.check("status", Status::parse(s)) {
+                statuses.push(s);
+            }
+        }
+        let severities: Vec<Severity> = split_list(q.severity.as_deref())
+            .filter_map(|s| v.check("severity", Severity::parse(s)))
+            .collect();
+        let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+        if limit == 0 || limit > MAX_PAGE {
+            v.push("limit", format!("must be between 1 and {MAX_PAGE}"));
+        }
+        let before_number = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => v.check("cursor", decode_cursor(c)),
+            None => None,
+        };
+        v.finish()?;
+        let mut conn = self.store().read().await?;
+        let mut items = incidents::list(
+            &mut conn,
+            &Filter {
+                statuses,
+                severities,
+                before_number,
+                limit: limit + 1,
+            },
+        )
+        .await?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|i| encode_cursor(i.number))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Changes title, description or severity; each change is on the timeline.
+    pub async fn change_incident(
+        &self,
+        actor: &Actor,
+        key: &str,
+        change: Change,
+    ) -> AppResult<IncidentView> {
+        actor.require(Permission::Respond)?;
+        let mut v = Validation::new();
+        let title = change
+            .title
+            .as_deref()
+            .and_then(|t| v.check("title", validate::text(t, MAX_TITLE)));
+        let description = change.description.as_deref().map(|d| {
+            v.check(
+                "description",
+                validate::optional_text(Some(d), MAX_DESCRIPTION),
+            )
+            .flatten()
+        });
+        let severity = change
+            .severity
+            .as_deref()
+            .and_then(|s| v.check("severity", Severity::parse(s)));
+        v.finish()?;
+        let mut d = self.decide().await?;
+        let mut incident = incidents::lock(d.conn(), key)
+            .await?
+            .ok_or(AppError::NotFound("incident"))?;
+        let mut changed = serde_json::Map::new();
+        let mut words = Vec::new();
+        if let Some(t) = title.filter(|t| *t != incident.title) {
+            changed.insert("title".into(), json!({"from": incident.title, "to": t}));
+            words.push(format!("title to {t:?}"));
+            incident.title = t;
+        }
+        if let Some(desc) = description.filter(|d| *d != incident.description) {
+            changed.insert(
+                "description".into(),
+                json!({"from": incident.description, "to": desc}),
+            );
+            words.push("the description".to_string());
+            incident.description = desc;
+        }
+        if let Some(s) = severity.filter(|s| *s != incident.severity) {
+            changed.insert(
+                "severity".into(),
+                json!({"from": incident.severity.as_str(), "to": s.as_str()}),
+            );
+            words.push(format!("severity from {} to {s}", incident.severity));
+            incident.severity = s;
+            if incident.status == Status::Triggered {
+                incident.ack_due_at =
+                    Some(self.config().policies.get(s).ack_due(incident.created_at));
+            }
+        }
+        if !changed.is_empty() {
+            incident.updated_at = self.now();
+            incidents::save(d.conn(), &incident).await?;
+            let body = format!("{} changed {}", actor.name(), words.join(", "));
+            let event = self.event(
+                actor,
+                &incident.id,
+                EventKind::IncidentChanged,
+                body,
+                changed.into(),
+            );
+            d.append(event).await?;
+        }
+        let roles = roles::list(d.conn(), &incident.id, true).await?;
+        d.commit().await?;
+        Ok(IncidentView { incident, roles })
+    }
+
+    /// Acknowledge, resolve or reopen. The acknowledger becomes a responder.
+    pub async fn transition(
+        &self,
+        actor: &Actor,
+        key: &str,
+        transition: Transition,
+    ) -> AppResult<IncidentView> {
+        actor.require(Permission::Respond)?;
+        let now = self.now();
+        let mut d = self.decide().await?;
+        let mut incident = incidents::lock(d.conn(), key)
+            .await?
+            .ok_or(AppError::NotFound("incident"))?;
+        let from = incident.status;
+        incident.apply(transition, actor.user_id(), now)?;
+        incidents::save(d.conn(), &incident).await?;
+        let (kind, verb) = match transition {
+            Transition::Acknowledge => (EventKind::Acknowledged, "acknowledged"),
+            Transition::Resolve => (EventKind::Resolved, "resolved"),
+            Transition::Reopen => (EventKind::Reopened, "reopened"),
+        };
+        let body = format!("{} {verb} the incident", actor.name());
+        let data = json!({"from": from.as_str(), "to": incident.status.as_str()});
+        d.append(self.event(actor, &incident.id, kind, body, data))
+            .await?;
+        if let (Transition::Acknowledge, Some(me)) = (transition, actor.user_id()) {
+            let active: Vec<RoleAssignment> = roles::list(d.conn(), &incident.id, true)
+                .await?
+                .into_iter()
+                .map(|h| h.assignment)
+                .collect();
+            if plan_assignment(&active, IncidentRole::Responder, me) == AssignmentPlan::Assign {
+                let a = RoleAssignment {
+                    id: new_id(),
+                    incident_id: incident.id.clone(),
+                    role: IncidentRole::Responder,
+                    user_id: me.to_string(),
+                    assumed_at: now,
+                    released_at: None,
+                    assigned_by: Some(me.to_string()),
+                    released_by: None,
+                    handover_note: None,
+                };
+                roles::open(d.conn(), &a).await?;
+                let body = format!("{} became responder on acknowledging", actor.name());
+                let data = json!({"role": "responder", "user_id": me, "assignment_id": a.id});
+                d.append(self.event(actor, &incident.id, EventKind::RoleAssigned, body, data))
+                    .await?;
+            }
+        }
+        let roles = roles::list(d.conn(), &incident.id, true).await?;
+        d.commit().await?;
+        Ok(IncidentView { incident, roles })
+    }
+
+    /// Counts of incidents per status (for `/metrics`).
+    pub async fn incident_counts(&self) -> AppResult<Vec<(Status, i64)>> {
+        let mut conn = self.store().read().await?;
+        Ok(incidents::count_by_status(&mut conn).await?)
+    }
+}
+
+fn split_list(input: Option<&str>) -> impl Iterator<Item = &str> {
+    input
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Cursors are opaque to clients; today they carry the last number seen.
+fn encode_cursor(number: i64) -> String {
+    format!("n{number}")
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, validate::FieldReason> {
+    cursor
+        .strip_prefix('n')
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(|| validate::FieldReason("is not a cursor this server issued".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
+        for bad in ["", "42", "n", "n-1", "nx", "n0"] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+}

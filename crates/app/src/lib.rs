@@ -1,0 +1,160 @@
+//! Triad's use cases. Each public function is one decision: authorise the actor, load
+//! what it needs, ask `domain` for the decision, then write state and timeline events in
+//! ONE transaction, and only after the commit tell live streams (see [`App::subscribe`]).
+
+pub mod actor;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod incident;
+pub mod role;
+pub mod secret;
+pub mod service;
+pub mod team;
+pub mod timeline;
+pub mod token;
+pub mod update;
+pub mod user;
+
+pub use actor::Actor;
+pub use error::{AppError, AppResult};
+
+use clock::Clock;
+use std::sync::Arc;
+use tokio::sync::watch;
+use triad_domain::Millis;
+use triad_domain::policy::SeverityPolicies;
+use triad_domain::timeline::{EventKind, NewEvent, TimelineEvent};
+use triad_store::{Store, Tx, counter};
+
+/// Settings the use cases depend on.
+#[derive(Debug, Clone, Default)]
+pub struct AppConfig {
+    pub policies: SeverityPolicies,
+}
+
+/// The application: store, clock, configuration and the commit signal. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: AppConfig,
+    /// The highest timeline sequence number committed by this process.
+    committed: watch::Sender<i64>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("store", &self.inner.store)
+            .finish()
+    }
+}
+
+impl App {
+    pub async fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> AppResult<App> {
+        let mut conn = store.read().await?;
+        let last = counter::current(&mut conn, counter::TIMELINE_SEQ).await?;
+        drop(conn);
+        let (committed, _) = watch::channel(last);
+        Ok(App {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                config,
+                committed,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn now(&self) -> Millis {
+        self.inner.clock.now()
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.inner.config
+    }
+
+    /// A receiver that changes whenever this process commits timeline events; its value
+    /// is the highest sequence number committed. Other nodes' commits are not signalled
+    /// here, so readers also poll (see `http::stream`).
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.inner.committed.subscribe()
+    }
+
+    /// Starts a decision: one write transaction that collects timeline events.
+    pub(crate) async fn decide(&self) -> AppResult<Decision<'_>> {
+        Ok(Decision {
+            app: self,
+            tx: self.inner.store.begin().await?,
+            last_seq: None,
+        })
+    }
+
+    /// A timeline event by `actor` about `incident_id`, at the current time.
+    pub(crate) fn event(
+        &self,
+        actor: &Actor,
+        incident_id: &str,
+        kind: EventKind,
+        body: String,
+        data: serde_json::Value,
+    ) -> NewEvent {
+        NewEvent {
+            incident_id: incident_id.to_string(),
+            at: self.now(),
+            actor_id: actor.user_id().map(str::to_string),
+            actor_name: Some(actor.name().to_string()),
+            kind,
+            body,
+            data,
+        }
+    }
+
+    /// Checks that the database answers.
+    pub async fn ready(&self) -> AppResult<()> {
+        Ok(self.inner.store.ping().await?)
+    }
+}
+
+/// One transaction in progress; see [`App::decide`].
+pub(crate) struct Decision<'a> {
+    app: &'a App,
+    tx: Tx,
+    last_seq: Option<i64>,
+}
+
+impl Decision<'_> {
+    pub(crate) fn conn(&mut self) -> &mut triad_store::Conn {
+        self.tx.conn()
+    }
+
+    pub(crate) async fn append(&mut self, event: NewEvent) -> AppResult<TimelineEvent> {
+        let stored = triad_store::timeline::append(self.tx.conn(), event).await?;
+        self.last_seq = Some(stored.seq);
+        Ok(stored)
+    }
+
+    /// Commits, then signals live streams. Nothing is signalled for a failed commit.
+    pub(crate) async fn commit(self) -> AppResult<()> {
+        self.tx.commit().await?;
+        if let Some(seq) = self.last_seq {
+            self.app.inner.committed.send_if_modified(|v| {
+                let newer = seq > *v;
+                if newer {
+                    *v = seq;
+                }
+                newer
+            });
+        }
+        Ok(())
+    }
+}

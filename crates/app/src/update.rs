@@ -1,0 +1,107 @@
+//! Publishing curated status updates to an audience.
+
+use crate::{Actor, App, AppError, AppResult};
+use serde_json::json;
+use triad_domain::incident::PublicState;
+use triad_domain::role::IncidentRole;
+use triad_domain::timeline::EventKind;
+use triad_domain::update::{Audience, MAX_MESSAGE, StatusUpdate};
+use triad_domain::user::Permission;
+use triad_domain::validate::{self, Validation};
+use triad_store::{incident as incidents, new_id, role as roles, update as updates};
+
+#[derive(Debug, Clone, Default)]
+pub struct Publish {
+    pub audience: String,
+    pub state: String,
+    pub message: String,
+}
+
+impl App {
+    /// Publishes an update. Allowed to responders and admins, and to whoever holds the
+    /// incident's coordinator role. The incident's public state follows the update.
+    pub async fn publish_update(
+        &self,
+        actor: &Actor,
+        key: &str,
+        input: Publish,
+    ) -> AppResult<StatusUpdate> {
+        actor.require(Permission::Read)?;
+        let mut v = Validation::new();
+        let audience = v.check("audience", Audience::parse(&input.audience));
+        let state = v.check("state", PublicState::parse(&input.state));
+        let message = v.check("message", validate::text(&input.message, MAX_MESSAGE));
+        v.finish()?;
+        let (Some(audience), Some(state), Some(message)) = (audience, state, message) else {
+            return Err(AppError::Internal(
+                "validation passed with a missing field".into(),
+            ));
+        };
+        let now = self.now();
+        let mut d = self.decide().await?;
+        let mut incident = incidents::lock(d.conn(), key)
+            .await?
+            .ok_or(AppError::NotFound("incident"))?;
+        if !actor.can(Permission::Respond) {
+            let coordinates = roles::list(d.conn(), &incident.id, true)
+                .await?
+                .iter()
+                .any(|h| {
+                    h.assignment.role == IncidentRole::Coordinator
+                        && Some(h.assignment.user_id.as_str()) == actor.user_id()
+                });
+            if !coordinates {
+                actor.require(Permission::Respond)?;
+            }
+        }
+        let update = StatusUpdate {
+            id: new_id(),
+            incident_id: incident.id.clone(),
+            audience,
+            state,
+            message,
+            author_id: actor.user_id().map(str::to_string),
+            published_at: now,
+        };
+        updates::insert(d.conn(), &update).await?;
+        if incident.public_state != state {
+            incident.public_state = state;
+            incident.updated_at = now;
+            incidents::save(d.conn(), &incident).await?;
+        }
+        let body = format!(
+            "{} published an update for {} ({}): {}",
+            actor.name(),
+            audience.as_str(),
+            state.as_str(),
+            update.message
+        );
+        let data = json!({
+            "update_id": update.id, "audience": audience.as_str(), "state": state.as_str(), "message": update.message,
+        });
+        d.append(self.event(actor, &incident.id, EventKind::UpdatePublished, body, data))
+            .await?;
+        d.commit().await?;
+        Ok(update)
+    }
+
+    /// An incident's updates, newest first.
+    pub async fn updates(
+        &self,
+        actor: &Actor,
+        key: &str,
+        audience: Option<&str>,
+    ) -> AppResult<Vec<StatusUpdate>> {
+        actor.require(Permission::Read)?;
+        let audience = audience
+            .filter(|a| !a.is_empty())
+            .map(Audience::parse)
+            .transpose()
+            .map_err(|e| AppError::field("audience", e.0))?;
+        let mut conn = self.store().read().await?;
+        let incident = incidents::get(&mut conn, key)
+            .await?
+            .ok_or(AppError::NotFound("incident"))?;
+        Ok(updates::list(&mut conn, &incident.id, audience).await?)
+    }
+}

@@ -1,0 +1,224 @@
+//! Users: create, list, change, deactivate; and the first administrator.
+
+use crate::auth::check_password;
+use crate::secret;
+use crate::{Actor, App, AppError, AppResult};
+use triad_domain::user::{Permission, SystemRole, User};
+use triad_domain::validate::{self, Email, Validation};
+use triad_store::{new_id, token as tokens, user as users};
+
+/// A user to create. `password` is optional: a user without one signs in only with
+/// tokens an admin makes for them.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub time_zone: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+/// The first administrator, created on first start with a one-time password.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub email: String,
+    pub password: String,
+}
+
+fn check_time_zone(v: &mut Validation, tz: Option<&str>) -> Option<String> {
+    let tz = tz.map(str::trim).filter(|t| !t.is_empty()).unwrap_or("UTC");
+    match jiff::tz::TimeZone::get(tz) {
+        Ok(_) => Some(tz.to_string()),
+        Err(_) => {
+            v.push(
+                "time_zone",
+                "must be an IANA time zone such as Europe/Berlin",
+            );
+            None
+        }
+    }
+}
+
+impl App {
+    pub async fn create_user(&self, actor: &Actor, input: NewUser) -> AppResult<User> {
+        actor.require(Permission::Administer)?;
+        let mut v = Validation::new();
+        let email = v.check("email", Email::parse(&input.email));
+        let name = v.check("name", validate::text(&input.name, 200));
+        let role = v.check("role", SystemRole::parse(&input.role));
+        let tz = check_time_zone(&mut v, input.time_zone.as_deref());
+        v.finish()?;
+        let (Some(email), Some(name), Some(role), Some(tz)) = (email, name, role, tz) else {
+            return Err(AppError::Internal(
+                "validation passed with a missing field".into(),
+            ));
+        };
+        let hash = match &input.password {
+            Some(p) => {
+                check_password(p, "password")?;
+                Some(secret::hash_password(p).map_err(AppError::Internal)?)
+            }
+            None => None,
+        };
+        let now = self.now();
+        let id = new_id();
+        let mut d = self.decide().await?;
+        if users::get_by_email(d.conn(), email.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(AppError::conflict(
+                "email_taken",
+                format!("a user with email {email} exists"),
+            ));
+        }
+        users::insert(
+            d.conn(),
+            &users::NewUser {
+                id: &id,
+                email: email.as_str(),
+                name: &name,
+                role,
+                time_zone: &tz,
+                password_hash: hash.as_deref(),
+                must_change_password: false,
+                now,
+            },
+        )
+        .await?;
+        let user = users::get(d.conn(), &id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        d.commit().await?;
+        Ok(user)
+    }
+
+    /// On an empty database, creates an admin with a random one-time password and
+    /// returns it (to print once). `None` when any user exists already.
+    pub async fn bootstrap_admin(&self, email: &str) -> AppResult<Option<Bootstrap>> {
+        let email =
+            Email::parse(email).map_err(|e| AppError::field("bootstrap_admin_email", e.0))?;
+        let password = secret::random_secret(20);
+        let hash = secret::hash_password(&password).map_err(AppError::Internal)?;
+        let mut d = self.decide().await?;
+        if users::count(d.conn()).await? > 0 {
+            return Ok(None);
+        }
+        users::insert(
+            d.conn(),
+            &users::NewUser {
+                id: &new_id(),
+                email: email.as_str(),
+                name: "Administrator",
+                role: SystemRole::Admin,
+                time_zone: "UTC",
+                password_hash: Some(&hash),
+                must_change_password: true,
+                now: self.now(),
+            },
+        )
+        .await?;
+        d.commit().await?;
+        Ok(Some(Bootstrap {
+            email: email.to_string(),
+            password,
+        }))
+    }
+
+    pub async fn users(&self, actor: &Actor) -> AppResult<Vec<User>> {
+        actor.require(Permission::Read)?;
+        let mut conn = self.store().read().await?;
+        Ok(users::list(&mut conn).await?)
+    }
+
+    /// A user by id or email; `me` names the actor.
+    pub async fn user(&self, actor: &Actor, key: &str) -> AppResult<User> {
+        actor.require(Permission::Read)?;
+        let key = if key == "me" {
+            actor.user_id().ok_or(AppError::NotFound("user"))?
+        } else {
+            key
+        };
+        let mut conn = self.store().read().await?;
+        self.find_user(&mut conn, key)
+            .await?
+            .ok_or(AppError::NotFound("user"))
+    }
+
+    pub async fn change_user(
+        &self,
+        actor: &Actor,
+        key: &str,
+        change: UserChange,
+    ) -> AppResult<User> {
+        let mut d = self.decide().await?;
+        let mut user = self
+            .find_user(d.conn(), key)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        actor.require_self_or_admin(&user.id)?;
+        let mut v = Validation::new();
+        if let Some(e) = change.email.as_deref() {
+            if let Some(e) = v.check("email", Email::parse(e)) {
+                user.email = e.to_string();
+            }
+        }
+        if let Some(n) = change.name.as_deref() {
+            if let Some(n) = v.check("name", validate::text(n, 200)) {
+                user.name = n;
+            }
+        }
+        if let Some(r) = change.role.as_deref() {
+            if let Some(r) = v.check("role", SystemRole::parse(r)) {
+                if r != user.role && !actor.can(Permission::Administer) {
+                    v.push("role", "only an admin may change a role");
+                }
+                user.role = r;
+            }
+        }
+        if change.time_zone.is_some() {
+            if let Some(tz) = check_time_zone(&mut v, change.time_zone.as_deref()) {
+                user.time_zone = tz;
+            }
+        }
+        v.finish()?;
+        user.updated_at = self.now();
+        users::update(d.conn(), &user).await?;
+        d.commit().await?;
+        Ok(user)
+    }
+
+    /// Deactivates a user and revokes their tokens; their history stays.
+    pub async fn deactivate_user(&self, actor: &Actor, key: &str) -> AppResult<User> {
+        actor.require(Permission::Administer)?;
+        let now = self.now();
+        let mut d = self.decide().await?;
+        let mut user = self
+            .find_user(d.conn(), key)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        if actor.user_id() == Some(user.id.as_str()) {
+            return Err(AppError::conflict(
+                "cannot_deactivate_self",
+                "you cannot deactivate yourself",
+            ));
+        }
+        if user.deactivated_at.is_none() {
+            user.deactivated_at = Some(now);
+            user.updated_at = now;
+            users::update(d.conn(), &user).await?;
+            tokens::revoke_all_of(d.conn(), &user.id, now).await?;
+        }
+        d.commit().await?;
+        Ok(user)
+    }
+}

@@ -1,0 +1,4 @@
+//! The `/api/v1` handlers, one module per group of resources.
+
+pub mod admin;
+pub mod incidents;

@@ -1,0 +1,151 @@
+//! Triad's HTTP surface (axum): `/api/v1`, live streams, the OpenAPI document, and the
+//! operational endpoints. Handlers are thin: extract, call one `app` use case, map.
+
+pub mod api;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod ops;
+pub mod stream;
+
+use api::{admin, incidents};
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router, middleware};
+use error::ApiError;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use triad_app::App;
+use utoipa::OpenApi;
+
+/// The largest request body accepted (1 MiB).
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub metrics: Arc<ops::Metrics>,
+    /// Cancelled on shutdown, so that open live streams end and the server can stop.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    pub fn new(app: App, shutdown: CancellationToken) -> Self {
+        AppState {
+            app,
+            metrics: Arc::new(ops::Metrics::default()),
+            shutdown,
+        }
+    }
+}
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/incidents", post(incidents::declare).get(incidents::list))
+        .route(
+            "/incidents/{id}",
+            get(incidents::get).patch(incidents::change),
+        )
+        .route("/incidents/{id}/acknowledge", post(incidents::acknowledge))
+        .route("/incidents/{id}/resolve", post(incidents::resolve))
+        .route("/incidents/{id}/reopen", post(incidents::reopen))
+        .route(
+            "/incidents/{id}/roles",
+            post(incidents::assign_role).get(incidents::role_history),
+        )
+        .route(
+            "/incidents/{id}/roles/{role}/{user}",
+            axum::routing::delete(incidents::release_role),
+        )
+        .route("/incidents/{id}/notes", post(incidents::add_note))
+        .route("/incidents/{id}/timeline", get(incidents::timeline))
+        .route(
+            "/incidents/{id}/updates",
+            post(incidents::publish_update).get(incidents::updates),
+        )
+        .route("/incidents/{id}/stream", get(stream::incident_stream))
+        .route("/stream", get(stream::global_stream))
+        .route("/auth/login", post(admin::login))
+        .route("/auth/password", put(admin::change_password))
+        .route("/users", get(admin::list_users).post(admin::create_user))
+        .route(
+            "/users/{id}",
+            get(admin::get_user)
+                .patch(admin::change_user)
+                .delete(admin::deactivate_user),
+        )
+        .route("/teams", get(admin::list_teams).post(admin::create_team))
+        .route(
+            "/teams/{id}",
+            get(admin::get_team)
+                .patch(admin::change_team)
+                .delete(admin::delete_team),
+        )
+        .route(
+            "/services",
+            get(admin::list_services).post(admin::create_service),
+        )
+        .route(
+            "/services/{id}",
+            get(admin::get_service)
+                .patch(admin::change_service)
+                .delete(admin::delete_service),
+        )
+        .route("/tokens", get(admin::list_tokens).post(admin::create_token))
+        .route(
+            "/tokens/{id}",
+            get(admin::get_token).delete(admin::revoke_token),
+        )
+        .route("/openapi.json", get(openapi_json));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .with_state(state)
+}
+
+async fn openapi_json() -> Response {
+    Json(openapi::ApiDoc::openapi()).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error",
+    )
+    .into_response()
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then lets requests in
+/// flight finish (live streams end at once).
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let shutdown = state.shutdown.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,42 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use crate::api::{admin, incidents};
+use crate::error::{ErrorBody, ErrorDetail, FieldErrorDto};
+use crate::{dto::*, stream};
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Triad", description = "Incident response: paging, the three-role team, and enforced communication."),
+    paths(
+        incidents::declare, incidents::list, incidents::get, incidents::change,
+        incidents::acknowledge, incidents::resolve, incidents::reopen,
+        incidents::assign_role, incidents::release_role, incidents::role_history,
+        incidents::add_note, incidents::timeline, incidents::publish_update, incidents::updates,
+        stream::incident_stream, stream::global_stream,
+        admin::login, admin::change_password,
+        admin::list_users, admin::create_user, admin::get_user, admin::change_user, admin::deactivate_user,
+        admin::list_teams, admin::create_team, admin::get_team, admin::change_team, admin::delete_team,
+        admin::list_services, admin::create_service, admin::get_service, admin::change_service, admin::delete_service,
+        admin::list_tokens, admin::create_token, admin::get_token, admin::revoke_token,
+    ),
+    components(schemas(ErrorBody, ErrorDetail, FieldErrorDto, IncidentDto, IncidentPage, RoleDto,
+        TimelineEventDto, UpdateDto, UserDto, TeamDto, ServiceDto, TokenDto, LoginResponse)),
+    modifiers(&Bearer),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

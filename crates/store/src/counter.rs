@@ -1,0 +1,31 @@
+//! Named counters (incident numbers, the timeline sequence).
+//!
+//! `UPDATE ... RETURNING` takes the counter's row lock until the transaction ends, so
+//! values are handed out in commit order on both backends: a live stream that has seen
+//! sequence N can never later meet a smaller one.
+
+use crate::{Conn, StoreError};
+use sqlx::Row;
+
+pub const INCIDENT_NUMBER: &str = "incident_number";
+pub const TIMELINE_SEQ: &str = "timeline_seq";
+
+/// Takes the next value of `name`.
+pub async fn next(conn: &mut Conn, name: &str) -> Result<i64, StoreError> {
+    let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("counter"))?;
+    Ok(row.try_get::<i64, _>(0)?)
+}
+
+/// The last value handed out by `name` (0 when none).
+pub async fn current(conn: &mut Conn, name: &str) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT value FROM counters WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("counter"))?;
+    Ok(row.try_get::<i64, _>(0)?)
+}

@@ -1,0 +1,305 @@
+//! Persistence for Triad: SQLite and PostgreSQL behind one API (sqlx's `Any` driver),
+//! the migrations, and the helpers every aggregate module shares.
+//!
+//! SQL is written once in the portable subset (see ADR 0002): `$N` placeholders,
+//! integer epoch-millisecond timestamps, TEXT ids and JSON as TEXT. Time is always
+//! bound as a parameter; no query reads the database clock.
+
+pub mod counter;
+pub mod error;
+pub mod incident;
+pub mod role;
+pub mod service;
+pub mod team;
+pub mod timeline;
+pub mod token;
+pub mod update;
+pub mod user;
+
+pub use error::StoreError;
+pub use sqlx::AnyConnection as Conn;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A parsed `--database` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://PATH` (or `sqlite:PATH`); the file and its folder are created.
+    Sqlite(PathBuf),
+    /// `postgres://...` or `postgresql://...`, passed to the driver unchanged.
+    Postgres(String),
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = StoreError;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err(StoreError::Config(
+                    "a SQLite database needs a file path, e.g. sqlite://./triad-data/triad.db"
+                        .into(),
+                ));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
+        }
+        Err(StoreError::Config(
+            "the database URL must start with sqlite:// or postgres://".into(),
+        ))
+    }
+}
+
+impl DatabaseUrl {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL with any password replaced by `***`, for logs and `config check`.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => redact_password(u),
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// The database: a connection pool plus, for SQLite, the in-process writer lock that
+/// serialises write transactions (SQLite allows one writer; waiting on a lock here is
+/// cheaper and fairer than spinning on `SQLITE_BUSY`).
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls back.
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens the database named by `url`; creates a SQLite file (and folder) if needed.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        install_default_drivers();
+        match url {
+            DatabaseUrl::Sqlite(path) => Self::connect_sqlite(path).await,
+            DatabaseUrl::Postgres(u) => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(u)
+                    .await?;
+                Ok(Store {
+                    pool,
+                    backend: Backend::Postgres,
+                    writer: None,
+                })
+            }
+        }
+    }
+
+    async fn connect_sqlite(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Config(format!("cannot create the folder {}: {e}", dir.display()))
+            })?;
+        }
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers work while one writer commits; FULL sync makes a
+                    // commit durable before the API answers.
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = FULL",
+                        "PRAGMA foreign_keys = ON",
+                        "PRAGMA busy_timeout = 10000",
+                    ] {
+                        conn.execute(pragma).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Store {
+            pool,
+            backend: Backend::Sqlite,
+            writer: Some(Arc::new(Mutex::new(()))),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every pending migration for this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Starts a write transaction (one per decision: state, timeline, and later timers
+    /// and outbox rows commit together or not at all).
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let guard = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = match self.backend {
+            // IMMEDIATE takes SQLite's write lock up front, so a transaction never fails
+            // half-way when another process (e.g. `triad user add`) writes at the same time.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { tx, _writer: guard })
+    }
+
+    /// A pooled connection for reads outside a transaction.
+    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.read().await?;
+        conn.execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Reads an integer flag column (0/1) as a bool.
+pub(crate) fn flag(v: i64) -> bool {
+    v != 0
+}
+
+/// A new time-ordered unique id (UUID v7), as text.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_database_urls() {
+        assert_eq!(
+            "sqlite://./triad-data/triad.db"
+                .parse::<DatabaseUrl>()
+                .unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("./triad-data/triad.db"))
+        );
+        assert_eq!(
+            "sqlite:/tmp/x.db?mode=rwc".parse::<DatabaseUrl>().unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+        assert!("mysql://x".parse::<DatabaseUrl>().is_err());
+        assert_eq!(
+            "postgres://u@h/db"
+                .parse::<DatabaseUrl>()
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_password("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_password("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_password("postgres://h/db"), "postgres://h/db");
+    }
+
+    #[test]
+    fn migrations_are_in_lockstep() {
+        let names = |m: &Migrator| -> Vec<(i64, String)> {
+            m.iter()
+                .map(|x| (x.version, x.description.to_string()))
+                .collect()
+        };
+        assert_eq!(names(&SQLITE_MIGRATIONS), names(&POSTGRES_MIGRATIONS));
+        assert!(!SQLITE_MIGRATIONS.iter().next().is_none());
+    }
+}

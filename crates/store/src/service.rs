@@ -1,0 +1,100 @@
+//! Technical services: what incidents are about and what alerts are routed to.
+
+use crate::{Conn, StoreError};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use triad_domain::Millis;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub team_id: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+const COLUMNS: &str = "id, name, description, team_id, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<Service, StoreError> {
+    Ok(Service {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        team_id: row.try_get("team_id")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub async fn insert(conn: &mut Conn, s: &Service) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO services (id, name, description, team_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&s.id)
+    .bind(&s.name)
+    .bind(&s.description)
+    .bind(&s.team_id)
+    .bind(s.created_at)
+    .bind(s.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn update(conn: &mut Conn, s: &Service) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE services SET name = $2, description = $3, team_id = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(&s.id)
+    .bind(&s.name)
+    .bind(&s.description)
+    .bind(&s.team_id)
+    .bind(s.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("service"));
+    }
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Service>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM services WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get_by_name(conn: &mut Conn, name: &str) -> Result<Option<Service>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM services WHERE name = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn list(conn: &mut Conn) -> Result<Vec<Service>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM services ORDER BY name");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Deletes a service; refused with [`StoreError::InUse`] while incidents name it.
+pub async fn delete(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM services WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("service"));
+    }
+    Ok(())
+}

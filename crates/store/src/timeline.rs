@@ -1,0 +1,81 @@
+//! The append-only internal timeline. Events get a global sequence number in commit
+//! order (see [`crate::counter`]), which live streams use to resume.
+
+use crate::{Conn, StoreError, counter, new_id};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use triad_domain::timeline::{EventKind, NewEvent, TimelineEvent};
+
+const COLUMNS: &str = "seq, id, incident_id, at, actor_id, actor_name, kind, body, data";
+
+fn from_row(row: &AnyRow) -> Result<TimelineEvent, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    let data: String = row.try_get("data")?;
+    Ok(TimelineEvent {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        incident_id: row.try_get("incident_id")?,
+        at: row.try_get("at")?,
+        actor_id: row.try_get("actor_id")?,
+        actor_name: row.try_get("actor_name")?,
+        kind: EventKind::from_name(&kind).ok_or_else(|| {
+            StoreError::corrupt("timeline_events.kind", format!("unknown kind {kind:?}"))
+        })?,
+        body: row.try_get("body")?,
+        data: serde_json::from_str(&data)
+            .map_err(|e| StoreError::corrupt("timeline_events.data", e))?,
+    })
+}
+
+/// Appends an event; call only inside the transaction that made the change it records.
+pub async fn append(conn: &mut Conn, e: NewEvent) -> Result<TimelineEvent, StoreError> {
+    let seq = counter::next(conn, counter::TIMELINE_SEQ).await?;
+    let event = TimelineEvent {
+        seq,
+        id: new_id(),
+        incident_id: e.incident_id,
+        at: e.at,
+        actor_id: e.actor_id,
+        actor_name: e.actor_name,
+        kind: e.kind,
+        body: e.body,
+        data: e.data,
+    };
+    sqlx::query(
+        "INSERT INTO timeline_events (seq, id, incident_id, at, actor_id, actor_name, kind, body, data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(event.seq)
+    .bind(&event.id)
+    .bind(&event.incident_id)
+    .bind(event.at)
+    .bind(&event.actor_id)
+    .bind(&event.actor_name)
+    .bind(event.kind.as_str())
+    .bind(&event.body)
+    .bind(event.data.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(event)
+}
+
+/// Events with a sequence number above `after`, oldest first, at most `limit`;
+/// one incident's, or every incident's when `incident_id` is `None`.
+pub async fn after(
+    conn: &mut Conn,
+    incident_id: Option<&str>,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<TimelineEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM timeline_events
+         WHERE seq > $1 AND ($2 IS NULL OR incident_id = $2) ORDER BY seq LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(after)
+        .bind(incident_id)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -1,0 +1,73 @@
+//! `triad serve`: logging, database, first-start bootstrap, HTTP, graceful shutdown.
+
+use crate::config::Config;
+use crate::offline;
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log_format == "json" {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    let addr = config.listen_addr()?;
+    let app = offline::open(&config).await?;
+    tracing::info!(database = %config.database()?.redacted(), "database ready");
+    if let Some(admin) = app
+        .bootstrap_admin(&config.bootstrap_admin_email)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?
+    {
+        // Printed once, to the terminal only (never to the log).
+        println!("Created the first administrator. This password is shown only now:");
+        println!("  email:    {}", admin.email);
+        println!("  password: {}", admin.password);
+        println!(
+            "Sign in: printf '%s' '<password>' | triad login --email {}",
+            admin.email
+        );
+        tracing::info!(email = %admin.email, "created the first administrator");
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    println!("Triad listening on http://{local}");
+    tracing::info!(%local, "listening");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    let state = triad_http::AppState::new(app.clone(), shutdown);
+    triad_http::serve(listener, state)
+        .await
+        .context("the server failed")?;
+    app.store().close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    shutdown.cancel();
+}
