@@ -95,12 +95,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 if inner.classify() == serde_json::error::Category::Data {
-                    let field = if path == "." {
-                        "body".to_string()
-                    } else {
-                        path
+                    let message = strip_position(&inner.to_string());
+                    let field = match (path.as_str(), missing_field(&message)) {
+                        ("." | "", Some(name)) => name.to_string(),
+                        ("." | "", None) => "body".to_string(),
+                        (p, Some(name)) => format!("{p}.{name}"),
+                        (p, None) => p.to_string(),
                     };
-                    Err(ApiError::field(&field, strip_position(&inner.to_string())))
+                    Err(ApiError::field(&field, message))
                 } else {
                     Err(ApiError::new(
                         StatusCode::BAD_REQUEST,
@@ -111,6 +113,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             }
         }
     }
+}
+
+/// The field a "missing field `x`" message names: serde reports it at the parent's path.
+fn missing_field(msg: &str) -> Option<&str> {
+    msg.strip_prefix("missing field `")?.split('`').next()
 }
 
 /// serde's messages end in " at line 1 column 20"; the field name says more.

@@ -1,0 +1,279 @@
+//! The real binary: the CLI against a running server, and a server killed with SIGKILL
+//! right after it answered 201 (on SQLite and on PostgreSQL).
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use triad_testkit::{TestApp, TestDb, both_backends};
+
+const BIN: &str = env!("CARGO_BIN_EXE_triad");
+
+/// Runs the CLI; returns (success, stdout, stderr).
+fn cli(t: &TestApp, token: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("TRIAD_SERVER", &t.base)
+        .env("TRIAD_TOKEN", token)
+        .output()
+        .expect("run triad");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+both_backends!(cli_runs_the_whole_flow, |db: TestDb| async move {
+    let t = TestApp::spawn(db).await;
+    let (_, rita) = t
+        .user("rita@example.com", "Rita Responder", "responder")
+        .await;
+    t.user("otto@example.com", "Otto Observer", "responder")
+        .await;
+    t.user("cora@example.com", "Cora Coordinator", "responder")
+        .await;
+    t.user("carl@example.com", "Carl Coordinator", "responder")
+        .await;
+    let run = |args: &[&str]| {
+        let (ok, out, err) = cli(&t, &rita, args);
+        assert!(ok, "triad {args:?} failed: {err}");
+        out
+    };
+    let out = run(&[
+        "incident",
+        "declare",
+        "--title",
+        "Data ingest down",
+        "--severity",
+        "P1",
+        "--json",
+    ]);
+    let n = serde_json::from_str::<Value>(&out).unwrap()["number"].to_string();
+    assert!(run(&["incident", "ack", &n]).contains("acknowledged"));
+    run(&["incident", "role", &n, "observer", "otto@example.com"]);
+    run(&["incident", "role", &n, "coordinator", "cora@example.com"]);
+    let roles = run(&[
+        "incident",
+        "role",
+        &n,
+        "coordinator",
+        "carl@example.com",
+        "--note",
+        "shift change",
+    ]);
+    assert!(
+        roles.contains("Carl Coordinator") && !roles.contains("Cora"),
+        "{roles}"
+    );
+    run(&["incident", "note", &n, "consumer", "lag", "40", "min"]);
+    for audience in ["stakeholders", "reporters", "public"] {
+        let out = run(&[
+            "incident",
+            "update",
+            &n,
+            "--audience",
+            audience,
+            "--state",
+            "identified",
+            "--message",
+            "cause found",
+        ]);
+        assert!(out.contains(audience));
+    }
+    run(&["incident", "resolve", &n]);
+    let list = run(&["incident", "list"]);
+    assert!(
+        list.contains("NUMBER") && list.contains("resolved") && list.contains("Data ingest down"),
+        "{list}"
+    );
+    let shown: Value = serde_json::from_str(&run(&["incident", "show", &n, "--json"])).unwrap();
+    assert_eq!(shown["status"], "resolved");
+    let kinds: Vec<&str> = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "incident_declared",
+            "acknowledged",
+            "role_assigned",
+            "role_assigned",
+            "role_assigned",
+            "role_handed_over",
+            "note",
+            "update_published",
+            "update_published",
+            "update_published",
+            "resolved",
+        ]
+    );
+    let human = run(&["incident", "show", &n]);
+    assert!(
+        human.contains("role_handed_over") && human.contains("consumer lag 40 min"),
+        "{human}"
+    );
+
+    // Clear messages for API errors, with the field, and a failing exit status.
+    let (ok, _, err) = cli(
+        &t,
+        &rita,
+        &["incident", "declare", "--title", "x", "--severity", "SEV7"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("validation_failed") && err.contains("severity: must be one of"),
+        "{err}"
+    );
+    let (ok, _, err) = cli(&t, &rita, &["incident", "resolve", &n]);
+    assert!(
+        !ok && err.contains("illegal_transition") && err.contains("HTTP 409"),
+        "{err}"
+    );
+    let (ok, _, err) = cli(&t, "triad_wrong", &["incident", "list"]);
+    assert!(
+        !ok && err.contains("HTTP 401") && err.contains("TRIAD_TOKEN"),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .args(["incident", "list", "--server", "http://127.0.0.1:9"])
+        .env("TRIAD_TOKEN", "x")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach Triad"));
+    t.stop().await;
+});
+
+/// A `triad serve` child process and the address it listens on.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn start_server(db: &str) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .env("TRIAD_LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn triad serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if let Some(url) = line.strip_prefix("Triad listening on ") {
+            break url.trim().to_string();
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, base }
+}
+
+fn offline(db: &str, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--database", db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+both_backends!(sigkill_after_201_loses_nothing, |db: TestDb| async move {
+    let url = db.url_string();
+    offline(
+        &url,
+        &[
+            "user",
+            "add",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "Ops",
+            "--role",
+            "responder",
+        ],
+    );
+    let out = offline(
+        &url,
+        &[
+            "token",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "ci",
+        ],
+    );
+    let token = out.lines().last().unwrap().trim().to_string();
+    assert!(token.starts_with("triad_"));
+    let http = reqwest::Client::new();
+
+    let mut server = start_server(&url);
+    let resp = http
+        .post(format!("{}/api/v1/incidents", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Killed right after", "severity": "SEV2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    server.child.kill().unwrap(); // SIGKILL: no shutdown code runs
+    server.child.wait().unwrap();
+    let created: Value = resp.json().await.unwrap();
+
+    let mut again = start_server(&url);
+    let (s, inc) = {
+        let r = http
+            .get(format!(
+                "{}/api/v1/incidents/{}",
+                again.base, created["number"]
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(s, 200);
+    assert_eq!(inc["id"], created["id"]);
+    assert_eq!(inc["title"], "Killed right after");
+    let timeline: Value = http
+        .get(format!(
+            "{}/api/v1/incidents/{}/timeline",
+            again.base, created["number"]
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(timeline[0]["kind"], "incident_declared");
+    assert_eq!(timeline.as_array().unwrap().len(), 1);
+    // A graceful stop on SIGTERM exits cleanly.
+    // SAFETY-free: libc::kill on our own child's pid.
+    let pid = again.child.id() as i32;
+    assert_eq!(unsafe_free_sigterm(pid), 0);
+    let status = again.child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    drop(db);
+});
+
+/// Sends SIGTERM with the `kill` command (the crate forbids unsafe code).
+fn unsafe_free_sigterm(pid: i32) -> i32 {
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .map(|s| s.code().unwrap_or(1))
+        .unwrap_or(1)
+}
