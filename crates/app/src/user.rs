@@ -167,28 +167,36 @@ impl App {
             .ok_or(AppError::NotFound("user"))?;
         actor.require_self_or_admin(&user.id)?;
         let mut v = Validation::new();
-        if let Some(e) = change.email.as_deref() {
-            if let Some(e) = v.check("email", Email::parse(e)) {
-                user.email = e.to_string();
-            }
+        if let Some(e) = change
+            .email
+            .as_deref()
+            .and_then(|e| v.check("email", Email::parse(e)))
+        {
+            user.email = e.to_string();
         }
-        if let Some(n) = change.name.as_deref() {
-            if let Some(n) = v.check("name", validate::text(n, 200)) {
-                user.name = n;
-            }
+        if let Some(n) = change
+            .name
+            .as_deref()
+            .and_then(|n| v.check("name", validate::text(n, 200)))
+        {
+            user.name = n;
         }
-        if let Some(r) = change.role.as_deref() {
-            if let Some(r) = v.check("role", SystemRole::parse(r)) {
-                if r != user.role && !actor.can(Permission::Administer) {
-                    v.push("role", "only an admin may change a role");
-                }
-                user.role = r;
+        if let Some(r) = change
+            .role
+            .as_deref()
+            .and_then(|r| v.check("role", SystemRole::parse(r)))
+        {
+            if r != user.role && !actor.can(Permission::Administer) {
+                v.push("role", "only an admin may change a role");
             }
+            user.role = r;
         }
-        if change.time_zone.is_some() {
-            if let Some(tz) = check_time_zone(&mut v, change.time_zone.as_deref()) {
-                user.time_zone = tz;
-            }
+        if let Some(tz) = change
+            .time_zone
+            .as_deref()
+            .and_then(|tz| check_time_zone(&mut v, Some(tz)))
+        {
+            user.time_zone = tz;
         }
         v.finish()?;
         user.updated_at = self.now();

@@ -168,6 +168,7 @@ fn describe(e: figment::Error) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's own error type
 mod tests {
     use super::*;
 

@@ -38,6 +38,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
         tracing::info!(email = %admin.email, "created the first administrator");
     }
+    // Handlers go in before the server says it is listening, so a SIGTERM sent at any
+    // moment after that line is a graceful stop, never the default kill.
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
+    let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot install the SIGINT handler")?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -45,7 +51,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     println!("Triad listening on http://{local}");
     tracing::info!(%local, "listening");
     let shutdown = CancellationToken::new();
-    tokio::spawn(wait_for_signal(shutdown.clone()));
+    tokio::spawn(wait_for_signal(terminate, interrupt, shutdown.clone()));
     let state = triad_http::AppState::new(app.clone(), shutdown);
     triad_http::serve(listener, state)
         .await
@@ -55,18 +61,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal(shutdown: CancellationToken) {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+async fn wait_for_signal(
+    mut terminate: tokio::signal::unix::Signal,
+    mut interrupt: tokio::signal::unix::Signal,
+    shutdown: CancellationToken,
+) {
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
     }
     tracing::info!("shutting down: finishing requests in flight");
     shutdown.cancel();

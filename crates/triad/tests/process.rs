@@ -146,31 +146,63 @@ both_backends!(cli_runs_the_whole_flow, |db: TestDb| async move {
     t.stop().await;
 });
 
-/// A `triad serve` child process and the address it listens on.
+/// A `triad serve` child process, the address it listens on, and what it printed
+/// before it started listening.
 struct Server {
     child: Child,
     base: String,
+    banner: Vec<String>,
 }
 
 fn start_server(db: &str) -> Server {
+    start_server_logging(db, Stdio::inherit())
+}
+
+fn start_server_logging(db: &str, stderr: Stdio) -> Server {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
-        .env("TRIAD_LOG_LEVEL", "warn")
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            db,
+            "--log-format",
+            "json",
+        ])
+        .env("TRIAD_LOG_LEVEL", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("spawn triad serve");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
+    let mut banner = Vec::new();
     let base = loop {
         let line = lines.next().expect("server printed its address").unwrap();
         if let Some(url) = line.strip_prefix("Triad listening on ") {
             break url.trim().to_string();
         }
+        banner.push(line);
     };
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    Server {
+        child,
+        base,
+        banner,
+    }
+}
+
+fn sigterm(server: &mut Server) -> std::process::ExitStatus {
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    server.child.wait().unwrap()
 }
 
 fn offline(db: &str, args: &[&str]) -> String {
@@ -261,19 +293,131 @@ both_backends!(sigkill_after_201_loses_nothing, |db: TestDb| async move {
     assert_eq!(timeline[0]["kind"], "incident_declared");
     assert_eq!(timeline.as_array().unwrap().len(), 1);
     // A graceful stop on SIGTERM exits cleanly.
-    // SAFETY-free: libc::kill on our own child's pid.
-    let pid = again.child.id() as i32;
-    assert_eq!(unsafe_free_sigterm(pid), 0);
-    let status = again.child.wait().unwrap();
+    let status = sigterm(&mut again);
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
     drop(db);
 });
 
-/// Sends SIGTERM with the `kill` command (the crate forbids unsafe code).
-fn unsafe_free_sigterm(pid: i32) -> i32 {
-    Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .map(|s| s.code().unwrap_or(1))
-        .unwrap_or(1)
-}
+both_backends!(
+    first_start_credentials_work_and_secrets_stay_hashed,
+    |db: TestDb| async move {
+        let url = db.url_string();
+        let log_dir = tempfile::tempdir().unwrap();
+        let log_path = log_dir.path().join("server.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut server = start_server_logging(&url, Stdio::from(log));
+        let field = |name: &str| {
+            server
+                .banner
+                .iter()
+                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+                .expect("credentials printed")
+        };
+        let (email, password) = (field("email:"), field("password:"));
+        assert_eq!(email, "admin@triad.local");
+        assert!(password.len() >= 16);
+
+        // The printed credentials sign in through the CLI.
+        let mut login = Command::new(BIN)
+            .args(["login", "--email", &email, "--server", &server.base])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        login
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(password.as_bytes())
+            .unwrap();
+        let out = login.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(printed.contains("one-time password"), "{printed}");
+        let token = printed.lines().last().unwrap().trim().to_string();
+        let http = reqwest::Client::new();
+        let me: Value = http
+            .get(format!("{}/api/v1/users/me", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (me["role"].as_str(), me["must_change_password"].as_bool()),
+            (Some("admin"), Some(true))
+        );
+        let new_password = "a brand new passphrase".to_string();
+        let changed = http
+            .put(format!("{}/api/v1/auth/password", server.base))
+            .bearer_auth(&token)
+            .json(&json!({"current_password": password, "new_password": new_password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(changed.status(), 204);
+        let incident = http
+            .post(format!("{}/api/v1/incidents", server.base))
+            .bearer_auth(&token)
+            .json(&json!({"title": "t", "severity": "SEV4"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(incident.status(), 201);
+        assert!(sigterm(&mut server).success());
+
+        // A second start finds a user and prints no new credentials.
+        let mut again = start_server(&url);
+        assert!(again.banner.is_empty(), "{:?}", again.banner);
+        assert!(sigterm(&mut again).success());
+
+        // Neither the password nor the token is anywhere in plain text.
+        let logs = std::fs::read_to_string(&log_path).unwrap();
+        assert!(
+            logs.contains("\"route\":\"/api/v1/incidents\""),
+            "JSON request logs: {logs}"
+        );
+        for secret in [&password, &token, &new_password] {
+            assert!(!logs.contains(secret.as_str()), "a secret is in the log");
+        }
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        use sqlx::Row;
+        let hashes: Vec<String> = sqlx::query("SELECT password_hash FROM users")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(hashes.len(), 1);
+        assert!(hashes[0].starts_with("$argon2id$"), "{}", hashes[0]);
+        let rows = sqlx::query("SELECT token_hash, prefix FROM api_tokens")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert!(!rows.is_empty());
+        for r in &rows {
+            let (hash, prefix): (String, String) = (r.get(0), r.get(1));
+            assert_eq!(hash.len(), 64);
+            assert!(hash != token && prefix.len() < token.len());
+        }
+        if let triad_store::DatabaseUrl::Sqlite(p) = &db.url {
+            for file in [p.clone(), p.with_extension("db-wal")] {
+                if let Ok(bytes) = std::fs::read(&file) {
+                    let text = String::from_utf8_lossy(&bytes);
+                    assert!(
+                        !text.contains(token.as_str()) && !text.contains(password.as_str()),
+                        "a secret is in {}",
+                        file.display()
+                    );
+                }
+            }
+        }
+    }
+);
