@@ -317,7 +317,7 @@ both_backends!(teams_services_and_references, |db: TestDb| async move {
         ..s.clone()
     };
     service::update(tx.conn(), &renamed).await.unwrap();
-    team::set_members(tx.conn(), &t.id, &[u1.clone()], 10)
+    team::set_members(tx.conn(), &t.id, std::slice::from_ref(&u1), 10)
         .await
         .unwrap();
     team::delete(tx.conn(), &t.id).await.unwrap();
