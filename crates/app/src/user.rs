@@ -107,9 +107,16 @@ impl App {
     pub async fn bootstrap_admin(&self, email: &str) -> AppResult<Option<Bootstrap>> {
         let email =
             Email::parse(email).map_err(|e| AppError::field("bootstrap_admin_email", e.0))?;
+        let mut conn = self.store().read().await?;
+        let existing = users::count(&mut conn).await?;
+        drop(conn);
+        if existing > 0 {
+            return Ok(None);
+        }
         let password = secret::random_secret(20);
         let hash = secret::hash_password(&password).map_err(AppError::Internal)?;
         let mut d = self.decide().await?;
+        // Checked again under the write lock: two nodes may start at once.
         if users::count(d.conn()).await? > 0 {
             return Ok(None);
         }

@@ -154,6 +154,21 @@ impl TestApp {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
 
+    /// Declares an incident as `token`'s user (asserting 201); returns the incident and
+    /// its API path (`/api/v1/incidents/<number>`).
+    pub async fn declare(&self, token: &str, title: &str, severity: &str) -> (Value, String) {
+        let (status, incident) = self
+            .post(
+                "/api/v1/incidents",
+                token,
+                serde_json::json!({"title": title, "severity": severity}),
+            )
+            .await;
+        assert_eq!(status, 201, "declare: {incident}");
+        let path = format!("/api/v1/incidents/{}", incident["number"]);
+        (incident, path)
+    }
+
     /// Stops the server and waits for it to finish.
     pub async fn stop(mut self) {
         self.shutdown.cancel();

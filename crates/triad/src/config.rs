@@ -45,7 +45,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://./triad-data/triad.db".into(),
             log_format: "text".into(),
-            log_level: "info".into(),
+            log_level: "info,sqlx::postgres::notice=warn".into(),
             bootstrap_admin_email: "admin@triad.local".into(),
             severity: BTreeMap::new(),
         }

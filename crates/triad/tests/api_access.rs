@@ -48,14 +48,7 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
             let admin = admin.clone();
             let helper_id = helper_id.clone();
             async move {
-                let (_, i) = t
-                    .post(
-                        "/api/v1/incidents",
-                        &admin,
-                        json!({"title": "t", "severity": "SEV2"}),
-                    )
-                    .await;
-                let p = format!("/api/v1/incidents/{}", i["number"]);
+                let (_, p) = t.declare(&admin, "t", "SEV2").await;
                 match state {
                     "resolved" => assert_eq!(
                         t.post(&format!("{p}/resolve"), &admin, json!({})).await.0,
@@ -289,14 +282,7 @@ type BadCase = (
 both_backends!(bad_input_gets_documented_errors, |db: TestDb| async move {
     let t = TestApp::spawn(db).await;
     let tok = t.admin_token.clone();
-    let (_, inc) = t
-        .post(
-            "/api/v1/incidents",
-            &tok,
-            json!({"title": "x", "severity": "SEV2"}),
-        )
-        .await;
-    let p = format!("/api/v1/incidents/{}", inc["number"]);
+    let (_, p) = t.declare(&tok, "x", "SEV2").await;
     t.post(
         &format!("{p}/roles"),
         &tok,

@@ -246,14 +246,7 @@ both_backends!(whole_flow_over_http, |db: TestDb| async move {
 both_backends!(reconnect_with_last_event_id, |db: TestDb| async move {
     let t = TestApp::spawn(db).await;
     let tok = t.admin_token.clone();
-    let (_, inc) = t
-        .post(
-            "/api/v1/incidents",
-            &tok,
-            json!({"title": "x", "severity": "SEV3"}),
-        )
-        .await;
-    let path = format!("/api/v1/incidents/{}", inc["number"]);
+    let (_, path) = t.declare(&tok, "x", "SEV3").await;
     let stream_path = format!("{path}/stream");
     let mut first = Sse::open(&t, &stream_path, &tok, Some(0)).await;
     let (declared, kind, _) = first.next().await;
@@ -287,20 +280,8 @@ both_backends!(reconnect_with_last_event_id, |db: TestDb| async move {
     assert_eq!(kind, "acknowledged");
     assert!(declared < seen);
     // A stream of another incident does not see this one's events.
-    let (_, other) = t
-        .post(
-            "/api/v1/incidents",
-            &tok,
-            json!({"title": "y", "severity": "SEV4"}),
-        )
-        .await;
-    let mut third = Sse::open(
-        &t,
-        &format!("/api/v1/incidents/{}/stream", other["number"]),
-        &tok,
-        Some(0),
-    )
-    .await;
+    let (other, other_path) = t.declare(&tok, "y", "SEV4").await;
+    let mut third = Sse::open(&t, &format!("{other_path}/stream"), &tok, Some(0)).await;
     let (_, kind, d) = third.next().await;
     assert_eq!(
         (kind.as_str(), d["incident_id"].as_str()),

@@ -10,12 +10,7 @@ both_backends!(pagination_login_and_ops, |db: TestDb| async move {
     let tok = t.admin_token.clone();
     for i in 0..5 {
         let sev = if i % 2 == 0 { "SEV1" } else { "SEV3" };
-        t.post(
-            "/api/v1/incidents",
-            &tok,
-            json!({"title": format!("i{i}"), "severity": sev}),
-        )
-        .await;
+        t.declare(&tok, &format!("i{i}"), sev).await;
     }
     let (_, page1) = t.get("/api/v1/incidents?limit=2", &tok).await;
     let nums = |p: &Value| {
