@@ -14,14 +14,19 @@ enum Need {
     Respond,
     Admin,
     AnyUser,
+    /// Admins only; for anybody else the resource does not exist (404), so that ids
+    /// of other people's tokens cannot be probed.
+    AdminElseHidden,
+    /// No token needed.
+    Public,
 }
 
 fn allowed(role: &str, need: Need) -> bool {
     match need {
-        Need::AnyUser | Need::Read => true,
+        Need::AnyUser | Need::Read | Need::Public => true,
         Need::Declare | Need::Note => matches!(role, "admin" | "responder" | "support"),
         Need::Respond => matches!(role, "admin" | "responder"),
-        Need::Admin => role == "admin",
+        Need::Admin | Need::AdminElseHidden => role == "admin",
     }
 }
 
@@ -41,6 +46,7 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
     let admin = t.admin_token.clone();
 
     let mut checked = 0;
+    let mut per_caller = 0;
     for (role, token) in &tokens {
         // Fresh subjects for every caller so that state changes do not interfere.
         let new_incident = |state: &'static str| {
@@ -73,7 +79,111 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
             .user(&format!("victim-{role}@example.com"), "Victim", "viewer")
             .await
             .0;
+        let made = |path: &'static str, body: Value| {
+            let t = &t;
+            let admin = admin.clone();
+            async move {
+                let (s, v) = t.post(path, &admin, body).await;
+                assert_eq!(s, 201, "{v}");
+                v["id"].as_str().unwrap().to_string()
+            }
+        };
+        let team = made("/api/v1/teams", json!({"name": format!("keep-{role}")})).await;
+        let doomed_team = made("/api/v1/teams", json!({"name": format!("doomed-{role}")})).await;
+        let service = made("/api/v1/services", json!({"name": format!("keep-{role}")})).await;
+        let doomed_service = made(
+            "/api/v1/services",
+            json!({"name": format!("doomed-{role}")}),
+        )
+        .await;
+        let admin_token_id = made("/api/v1/tokens", json!({"name": format!("probe-{role}")})).await;
+        let (_, stream_incident) = t.declare(&admin, "streamed", "SEV4").await;
         let cases: Vec<(Method, String, Option<Value>, Need, u16)> = vec![
+            (
+                Method::GET,
+                format!("/api/v1/teams/{team}"),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/teams/{team}"),
+                Some(json!({"description": "d"})),
+                Need::Admin,
+                200,
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/teams/{doomed_team}"),
+                None,
+                Need::Admin,
+                204,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/services/{service}"),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/services/{service}"),
+                Some(json!({"description": "d"})),
+                Need::Admin,
+                200,
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/services/{doomed_service}"),
+                None,
+                Need::Admin,
+                204,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/users/{victim}"),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/tokens/{admin_token_id}"),
+                None,
+                Need::AdminElseHidden,
+                200,
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/tokens/{admin_token_id}"),
+                None,
+                Need::AdminElseHidden,
+                204,
+            ),
+            (
+                Method::PUT,
+                "/api/v1/auth/password".into(),
+                Some(json!({"current_password": "not it", "new_password": "whatever it may be"})),
+                Need::AnyUser,
+                422,
+            ),
+            (
+                Method::GET,
+                "/api/v1/openapi.json".into(),
+                None,
+                Need::Public,
+                200,
+            ),
+            (Method::GET, "/api/v1/stream".into(), None, Need::Read, 200),
+            (
+                Method::GET,
+                format!("{stream_incident}/stream"),
+                None,
+                Need::Read,
+                200,
+            ),
             (
                 Method::GET,
                 "/api/v1/incidents".into(),
@@ -244,13 +354,32 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
                 200,
             ),
         ];
+        per_caller = cases.len();
         for (method, path, body, need, ok) in cases {
             let body = body
                 .or_else(|| (method == Method::POST || method == Method::PATCH).then(|| json!({})));
-            let (status, resp) = t.call(method.clone(), &path, token.as_deref(), body).await;
+            let (status, resp) = if path.ends_with("/stream") {
+                // A live stream never ends: read the status, and the body only on refusal.
+                let mut req = t.http.get(format!("{}{path}", t.base));
+                if let Some(tok) = token {
+                    req = req.bearer_auth(tok);
+                }
+                let r = req.send().await.unwrap();
+                let status = r.status().as_u16();
+                let body = if status == 200 {
+                    Value::Null
+                } else {
+                    r.json().await.unwrap()
+                };
+                (status, body)
+            } else {
+                t.call(method.clone(), &path, token.as_deref(), body).await
+            };
             let (want, code) = match (role.as_str(), token) {
+                _ if need == Need::Public => (ok, None),
                 (_, None) | ("bad-token", _) => (401, Some("unauthorized")),
                 _ if allowed(role, need) => (ok, None),
+                _ if need == Need::AdminElseHidden => (404, Some("not_found")),
                 _ => (403, Some("forbidden")),
             };
             assert_eq!(status, want, "{role} {method} {path}: {resp}");
@@ -265,7 +394,8 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
             checked += 1;
         }
     }
-    assert_eq!(checked, 26 * 7);
+    assert_eq!(per_caller, 39, "every route of the API is in the table");
+    assert_eq!(checked, per_caller * tokens.len());
     t.stop().await;
 });
 
