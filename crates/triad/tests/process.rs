@@ -316,6 +316,18 @@ both_backends!(
         let (email, password) = (field("email:"), field("password:"));
         assert_eq!(email, "admin@triad.local");
         assert!(password.len() >= 16);
+        let http = reqwest::Client::new();
+        for (path, body) in [("/healthz", "ok\n"), ("/readyz", "ready\n")] {
+            let r = http
+                .get(format!("{}{path}", server.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                (r.status().as_u16(), r.text().await.unwrap().as_str()),
+                (200, body)
+            );
+        }
 
         // The printed credentials sign in through the CLI.
         let mut login = Command::new(BIN)
@@ -336,7 +348,6 @@ both_backends!(
         let printed = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(printed.contains("one-time password"), "{printed}");
         let token = printed.lines().last().unwrap().trim().to_string();
-        let http = reqwest::Client::new();
         let me: Value = http
             .get(format!("{}/api/v1/users/me", server.base))
             .bearer_auth(&token)
