@@ -127,7 +127,7 @@ impl App {
             "title": incident.title,
             "severity": severity.as_str(),
             "service_id": incident.service_id,
-            "ack_due_at": incident.ack_due_at,
+            "ack_due_at": incident.ack_due_at.map(crate::rfc3339),
         });
         let event = self.event(actor, &incident.id, EventKind::IncidentDeclared, body, data);
         d.append(event).await?;

@@ -27,6 +27,14 @@ use triad_domain::policy::SeverityPolicies;
 use triad_domain::timeline::{EventKind, NewEvent, TimelineEvent};
 use triad_store::{Store, Tx, counter};
 
+/// Formats epoch milliseconds as RFC 3339 UTC (`2026-11-24T10:00:00Z`), the one time
+/// format of the API, the timeline's data and the CLI.
+pub fn rfc3339(ms: Millis) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
 /// Settings the use cases depend on.
 #[derive(Debug, Clone, Default)]
 pub struct AppConfig {

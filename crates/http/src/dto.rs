@@ -14,12 +14,7 @@ use triad_store::team::Team;
 use triad_store::token::ApiToken;
 use utoipa::ToSchema;
 
-/// Formats epoch milliseconds as RFC 3339 (`2026-11-24T10:00:00Z`).
-pub fn ts(ms: Millis) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| ms.to_string())
-}
+pub use triad_app::rfc3339 as ts;
 
 fn ts_opt(ms: Option<Millis>) -> Option<String> {
     ms.map(ts)

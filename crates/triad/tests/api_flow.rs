@@ -212,6 +212,7 @@ both_backends!(whole_flow_over_http, |db: TestDb| async move {
         ("resolved", resp_id.as_str()),
     ];
     assert_eq!(got, want);
+    assert_eq!(events[0]["data"]["ack_due_at"], "2026-01-01T00:05:00Z");
     let times: Vec<&str> = events.iter().map(|e| e["at"].as_str().unwrap()).collect();
     assert_eq!(times[0], "2026-01-01T00:00:00Z");
     assert_eq!(times[11], "2026-01-01T00:10:00Z");
