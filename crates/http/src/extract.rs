@@ -88,30 +88,61 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         } else {
             &bytes
         };
-        let de = &mut serde_json::Deserializer::from_slice(bytes);
-        match serde_path_to_error::deserialize(de) {
+        // Parse in two steps: syntax first (400), then NUL characters, which no
+        // field may hold and PostgreSQL cannot store, then the shape (422).
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not valid JSON: {e}"),
+            )
+        })?;
+        if let Some(path) = find_nul(&value, String::new()) {
+            let field = if path.is_empty() {
+                "body".to_string()
+            } else {
+                path
+            };
+            return Err(ApiError::field(&field, "must not contain NUL characters"));
+        }
+        match serde_path_to_error::deserialize(value) {
             Ok(v) => Ok(ApiJson(v)),
             Err(e) => {
                 let path = e.path().to_string();
-                let inner = e.into_inner();
-                if inner.classify() == serde_json::error::Category::Data {
-                    let message = strip_position(&inner.to_string());
-                    let field = match (path.as_str(), missing_field(&message)) {
-                        ("." | "", Some(name)) => name.to_string(),
-                        ("." | "", None) => "body".to_string(),
-                        (p, Some(name)) => format!("{p}.{name}"),
-                        (p, None) => p.to_string(),
-                    };
-                    Err(ApiError::field(&field, message))
-                } else {
-                    Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "malformed_json",
-                        format!("the body is not valid JSON: {inner}"),
-                    ))
-                }
+                let message = strip_position(&e.into_inner().to_string());
+                let field = match (path.as_str(), missing_field(&message)) {
+                    ("." | "", Some(name)) => name.to_string(),
+                    ("." | "", None) => "body".to_string(),
+                    (p, Some(name)) => format!("{p}.{name}"),
+                    (p, None) => p.to_string(),
+                };
+                Err(ApiError::field(&field, message))
             }
         }
+    }
+}
+
+/// The path of the first string (or key) holding a NUL character, if any.
+fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0').then_some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_nul(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.contains('\0') {
+                return Some(here);
+            }
+            find_nul(v, here)
+        }),
+        _ => None,
     }
 }
 
@@ -135,6 +166,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts
+            .uri
+            .query()
+            .is_some_and(|q| q.to_ascii_lowercase().contains("%00"))
+        {
+            return Err(ApiError::field("query", "must not contain NUL characters"));
+        }
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| ApiQuery(v))
@@ -142,13 +180,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Path parameters; undecodable ones are 404 (no such resource can have that name).
+/// Path parameters; undecodable ones, and ones holding NUL, are 404 (no resource can
+/// have that name).
 pub struct ApiPath<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.path().to_ascii_lowercase().contains("%00") {
+            return Err(ApiError::not_found("resource"));
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| ApiPath(v))
