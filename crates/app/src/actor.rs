@@ -28,13 +28,17 @@ impl Actor {
 
     pub fn can(&self, permission: Permission) -> bool {
         match self {
-            Actor::User(u) => u.role.allows(permission),
+            Actor::User(u) => !u.must_change_password && u.role.allows(permission),
             Actor::System => true,
         }
     }
 
     /// `Ok` when the actor may do `permission`, else a 403-kind error saying what is needed.
+    /// A user still on a one-time password may do nothing until they change it.
     pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if matches!(self, Actor::User(u) if u.must_change_password) {
+            return Err(AppError::PasswordChangeRequired);
+        }
         if self.can(permission) {
             return Ok(());
         }

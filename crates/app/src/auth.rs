@@ -7,7 +7,7 @@ use triad_domain::user::User;
 use triad_store::{token as tokens, user as users};
 
 /// How long a token made by a password sign-in lives.
-pub const LOGIN_TOKEN_DAYS: i64 = 30;
+pub const LOGIN_TOKEN_DAYS: u32 = 30;
 
 impl App {
     /// The user behind a bearer token, if the token is live and the user active.
@@ -47,14 +47,13 @@ impl App {
             Some((user, Some(hash))) if user.deactivated_at.is_none() => (user, hash),
             _ => {
                 // Same work as a real check, so timing does not reveal which emails exist.
-                secret::verify_password(password, secret::decoy_hash());
+                secret::verify_password_off_thread(password, None).await;
                 return Err(refused);
             }
         };
-        if !secret::verify_password(password, &hash) {
+        if !secret::verify_password_off_thread(password, Some(hash)).await {
             return Err(refused);
         }
-        let expires = self.now() + LOGIN_TOKEN_DAYS * 86_400_000;
         let actor = Actor::User(user.clone());
         let (token, _) = self
             .create_token(
@@ -62,7 +61,7 @@ impl App {
                 NewToken {
                     user: Some(user.id.clone()),
                     name: "password sign-in".into(),
-                    expires_at: Some(expires),
+                    lifetime_days: Some(LOGIN_TOKEN_DAYS),
                 },
             )
             .await?;
@@ -79,14 +78,26 @@ impl App {
             .await?
             .and_then(|(_, h)| h);
         drop(conn);
-        if !stored.is_some_and(|h| secret::verify_password(current, &h)) {
+        let matches = match stored {
+            Some(h) => secret::verify_password_off_thread(current, Some(h)).await,
+            None => false,
+        };
+        if !matches {
             return Err(AppError::field(
                 "current_password",
                 "is not the current password",
             ));
         }
         check_password(new, "new_password")?;
-        let hash = secret::hash_password(new).map_err(AppError::Internal)?;
+        if new == current {
+            return Err(AppError::field(
+                "new_password",
+                "must differ from the current password",
+            ));
+        }
+        let hash = secret::hash_password_off_thread(new)
+            .await
+            .map_err(AppError::Internal)?;
         let mut d = self.decide().await?;
         users::set_password(d.conn(), &user.id, &hash, false, self.now()).await?;
         d.commit().await

@@ -12,6 +12,9 @@ pub enum AppError {
     /// The caller is known but their role may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The user signed in with a one-time password and must choose their own first.
+    #[error("change your one-time password first: PUT /api/v1/auth/password (or `triad password`)")]
+    PasswordChangeRequired,
     #[error("{0} not found")]
     NotFound(&'static str),
     /// The request conflicts with the current state; `code` is the stable public code.
@@ -41,6 +44,10 @@ impl From<StoreError> for AppError {
                 code: "in_use",
                 message: format!("still referenced elsewhere: {m}"),
             },
+            // Permanent faults are bugs or operator errors, not something to retry.
+            e @ (StoreError::Corrupt { .. } | StoreError::Migrate(_) | StoreError::Config(_)) => {
+                AppError::Internal(e.to_string())
+            }
             other => AppError::Store(other),
         }
     }

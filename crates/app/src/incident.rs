@@ -155,15 +155,23 @@ impl App {
         let mut v = Validation::new();
         let mut statuses = Vec::new();
         for s in split_list(q.status.as_deref()) {
-            if s.eq_ignore_ascii_case("open") {
-                statuses.extend([Status::Triggered, Status::Acknowledged]);
-            } else if let Some(s) = v.check("status", Status::parse(s)) {
-                statuses.push(s);
+            let named = if s.eq_ignore_ascii_case("open") {
+                vec![Status::Triggered, Status::Acknowledged]
+            } else {
+                v.check("status", Status::parse(s)).into_iter().collect()
+            };
+            for s in named {
+                if !statuses.contains(&s) {
+                    statuses.push(s);
+                }
             }
         }
         let severities: Vec<Severity> = split_list(q.severity.as_deref())
             .filter_map(|s| v.check("severity", Severity::parse(s)))
             .collect();
+        let mut severities = severities;
+        severities.sort_unstable();
+        severities.dedup();
         let limit = q.limit.unwrap_or(DEFAULT_PAGE);
         if limit == 0 || limit > MAX_PAGE {
             v.push("limit", format!("must be between 1 and {MAX_PAGE}"));
@@ -282,6 +290,10 @@ impl App {
             .ok_or(AppError::NotFound("incident"))?;
         let from = incident.status;
         incident.apply(transition, actor.user_id(), now)?;
+        if transition == Transition::Reopen {
+            // A reopened incident must be accepted again, within a fresh deadline.
+            incident.ack_due_at = Some(self.config().policies.get(incident.severity).ack_due(now));
+        }
         incidents::save(d.conn(), &incident).await?;
         let (kind, verb) = match transition {
             Transition::Acknowledge => (EventKind::Acknowledged, "acknowledged"),

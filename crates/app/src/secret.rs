@@ -7,6 +7,45 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
+/// Runs CPU-heavy password work on the blocking pool, at most one job per core at a
+/// time, so that a burst of sign-ins cannot stall the async workers that serve every
+/// other request (health checks and live streams included).
+pub async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    static SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    });
+    let _slot = SLOTS
+        .acquire()
+        .await
+        .map_err(|_| "password hashing is shut down".to_string())?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| format!("password hashing failed: {e}"))
+}
+
+/// [`hash_password`] off the async workers.
+pub async fn hash_password_off_thread(password: &str) -> Result<String, String> {
+    let password = password.to_string();
+    off_thread(move || hash_password(&password)).await?
+}
+
+/// [`verify_password`] off the async workers; `None` checks against [`decoy_hash`].
+pub async fn verify_password_off_thread(password: &str, stored: Option<String>) -> bool {
+    let password = password.to_string();
+    off_thread(move || match stored {
+        Some(h) => verify_password(&password, &h),
+        None => {
+            let _ = verify_password(&password, decoy_hash());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// Every token starts with this, so secret scanners and people can recognise one.
 pub const TOKEN_PREFIX: &str = "triad_";
 /// Shortest password accepted.

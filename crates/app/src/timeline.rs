@@ -8,6 +8,8 @@ use triad_domain::validate;
 use triad_store::{incident as incidents, timeline};
 
 pub const MAX_NOTE: usize = 20_000;
+/// The most events one timeline request returns.
+pub const MAX_PAGE: u32 = 1000;
 
 impl App {
     /// Adds a note to the internal timeline.
@@ -26,15 +28,23 @@ impl App {
         Ok(event)
     }
 
-    /// An incident's timeline after sequence number `after` (0 for the start).
+    /// An incident's timeline after sequence number `after` (0 for the start), at most
+    /// `limit` events (1..=[`MAX_PAGE`], default [`MAX_PAGE`]).
     pub async fn timeline(
         &self,
         actor: &Actor,
         key: &str,
         after: i64,
-        limit: u32,
+        limit: Option<u32>,
     ) -> AppResult<Vec<TimelineEvent>> {
         actor.require(Permission::Read)?;
+        let limit = limit.unwrap_or(MAX_PAGE);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(AppError::field(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
+        }
         let mut conn = self.store().read().await?;
         let incident = incidents::get(&mut conn, key)
             .await?

@@ -11,8 +11,12 @@ use triad_store::{new_id, user as users};
 pub struct NewToken {
     pub user: Option<String>,
     pub name: String,
-    pub expires_at: Option<i64>,
+    /// Lifetime in days (1..=3650); `None` never expires.
+    pub lifetime_days: Option<u32>,
 }
+
+/// The longest token lifetime accepted, in days.
+pub const MAX_LIFETIME_DAYS: u32 = 3650;
 
 impl App {
     /// Creates a token; returns the secret (shown once, never stored) and its metadata.
@@ -24,9 +28,16 @@ impl App {
     ) -> AppResult<(String, ApiToken)> {
         let name = validate::text(&input.name, 100).map_err(|e| AppError::field("name", e.0))?;
         let now = self.now();
-        if input.expires_at.is_some_and(|t| t <= now) {
-            return Err(AppError::field("expires_at", "must be in the future"));
-        }
+        let expires_at = match input.lifetime_days {
+            None => None,
+            Some(d @ 1..=MAX_LIFETIME_DAYS) => Some(now + i64::from(d) * 86_400_000),
+            Some(_) => {
+                return Err(AppError::field(
+                    "expires_in_days",
+                    format!("must be between 1 and {MAX_LIFETIME_DAYS}"),
+                ));
+            }
+        };
         let user_key = match (&input.user, actor.user_id()) {
             (Some(u), _) => u.clone(),
             (None, Some(me)) => me.to_string(),
@@ -48,7 +59,7 @@ impl App {
             name,
             prefix: secret::token_display_prefix(&secret),
             created_at: now,
-            expires_at: input.expires_at,
+            expires_at,
             last_used_at: None,
             revoked_at: None,
         };

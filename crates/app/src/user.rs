@@ -5,7 +5,7 @@ use crate::secret;
 use crate::{Actor, App, AppError, AppResult};
 use triad_domain::user::{Permission, SystemRole, User};
 use triad_domain::validate::{self, Email, Validation};
-use triad_store::{new_id, token as tokens, user as users};
+use triad_store::{counter, new_id, token as tokens, user as users};
 
 /// A user to create. `password` is optional: a user without one signs in only with
 /// tokens an admin makes for them.
@@ -65,7 +65,11 @@ impl App {
         let hash = match &input.password {
             Some(p) => {
                 check_password(p, "password")?;
-                Some(secret::hash_password(p).map_err(AppError::Internal)?)
+                Some(
+                    secret::hash_password_off_thread(p)
+                        .await
+                        .map_err(AppError::Internal)?,
+                )
             }
             None => None,
         };
@@ -114,9 +118,12 @@ impl App {
             return Ok(None);
         }
         let password = secret::random_secret(20);
-        let hash = secret::hash_password(&password).map_err(AppError::Internal)?;
+        let hash = secret::hash_password_off_thread(&password)
+            .await
+            .map_err(AppError::Internal)?;
         let mut d = self.decide().await?;
-        // Checked again under the write lock: two nodes may start at once.
+        // Checked again holding the bootstrap row's lock: two nodes may start at once.
+        counter::next(d.conn(), counter::BOOTSTRAP).await?;
         if users::count(d.conn()).await? > 0 {
             return Ok(None);
         }
@@ -149,10 +156,11 @@ impl App {
 
     /// A user by id or email; `me` names the actor.
     pub async fn user(&self, actor: &Actor, key: &str) -> AppResult<User> {
-        actor.require(Permission::Read)?;
+        // Anyone signed in may see themselves (even before changing a one-time password).
         let key = if key == "me" {
             actor.user_id().ok_or(AppError::NotFound("user"))?
         } else {
+            actor.require(Permission::Read)?;
             key
         };
         let mut conn = self.store().read().await?;
@@ -161,6 +169,8 @@ impl App {
             .ok_or(AppError::NotFound("user"))
     }
 
+    /// Changes a user. Anyone may change their own name and time zone; email and
+    /// role are an admin's to change.
     pub async fn change_user(
         &self,
         actor: &Actor,
@@ -168,17 +178,33 @@ impl App {
         change: UserChange,
     ) -> AppResult<User> {
         let mut d = self.decide().await?;
-        let mut user = self
+        let found = self
             .find_user(d.conn(), key)
             .await?
             .ok_or(AppError::NotFound("user"))?;
-        actor.require_self_or_admin(&user.id)?;
+        actor.require_self_or_admin(&found.id)?;
+        if (change.email.is_some() || change.role.is_some()) && !actor.can(Permission::Administer) {
+            return Err(AppError::Forbidden(
+                "only an admin may change a user's email or role".into(),
+            ));
+        }
+        let mut user = users::lock(d.conn(), &found.id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
         let mut v = Validation::new();
         if let Some(e) = change
             .email
             .as_deref()
             .and_then(|e| v.check("email", Email::parse(e)))
         {
+            if e.as_str() != user.email
+                && users::get_by_email(d.conn(), e.as_str()).await?.is_some()
+            {
+                return Err(AppError::conflict(
+                    "email_taken",
+                    format!("a user with email {e} exists"),
+                ));
+            }
             user.email = e.to_string();
         }
         if let Some(n) = change
@@ -193,9 +219,6 @@ impl App {
             .as_deref()
             .and_then(|r| v.check("role", SystemRole::parse(r)))
         {
-            if r != user.role && !actor.can(Permission::Administer) {
-                v.push("role", "only an admin may change a role");
-            }
             user.role = r;
         }
         if let Some(tz) = change
@@ -217,8 +240,11 @@ impl App {
         actor.require(Permission::Administer)?;
         let now = self.now();
         let mut d = self.decide().await?;
-        let mut user = self
+        let found = self
             .find_user(d.conn(), key)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let mut user = users::lock(d.conn(), &found.id)
             .await?
             .ok_or(AppError::NotFound("user"))?;
         if actor.user_id() == Some(user.id.as_str()) {

@@ -85,6 +85,10 @@ impl Client {
         self.send(self.http.post(self.url(path)).json(body)).await
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
+        self.send(self.http.put(self.url(path)).json(body)).await
+    }
+
     pub async fn delete(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ClientError> {
         self.send(self.http.delete(self.url(path)).query(query))
             .await

@@ -126,8 +126,7 @@ pub async fn run_incident(opts: &ClientOpts, cmd: IncidentCmd) -> Result<String,
         }
         IncidentCmd::Show { id } => {
             let mut incident = c.get(&inc(&id), &[]).await?;
-            let timeline = c.get(&format!("{}/timeline", inc(&id)), &[]).await?;
-            incident["timeline"] = timeline;
+            incident["timeline"] = whole_timeline(&c, &inc(&id)).await?;
             (incident, render::Kind::Incident)
         }
         IncidentCmd::Declare {
@@ -196,16 +195,50 @@ pub async fn run_incident(opts: &ClientOpts, cmd: IncidentCmd) -> Result<String,
             };
             (v, render::Kind::Roles)
         }
-        IncidentCmd::Timeline { id } => (
-            c.get(&format!("{}/timeline", inc(&id)), &[]).await?,
-            render::Kind::Timeline,
-        ),
+        IncidentCmd::Timeline { id } => {
+            (whole_timeline(&c, &inc(&id)).await?, render::Kind::Timeline)
+        }
     };
     Ok(if opts.json {
         serde_json::to_string_pretty(&value).unwrap_or_default()
     } else {
         render::human(&value, kind)
     })
+}
+
+/// Every event of an incident's timeline, fetched a page at a time.
+async fn whole_timeline(c: &Client, incident_path: &str) -> Result<Value, ClientError> {
+    const PAGE: usize = 1000;
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let query = [("after", after.to_string()), ("limit", PAGE.to_string())];
+        let page = c.get(&format!("{incident_path}/timeline"), &query).await?;
+        let events = page.as_array().cloned().unwrap_or_default();
+        let n = events.len();
+        if let Some(last) = events.last().and_then(|e| e["seq"].as_i64()) {
+            after = last;
+        }
+        all.extend(events);
+        if n < PAGE {
+            return Ok(Value::Array(all));
+        }
+    }
+}
+
+/// Changes the signed-in user's password (needed after a one-time password).
+pub async fn change_password(
+    opts: &ClientOpts,
+    current: &str,
+    new: &str,
+) -> Result<String, ClientError> {
+    let c = Client::new(opts)?;
+    c.put(
+        "/api/v1/auth/password",
+        &json!({"current_password": current, "new_password": new}),
+    )
+    .await?;
+    Ok("Password changed.".to_string())
 }
 
 /// Signs in with email and password; returns the new token (the last line printed).
@@ -226,7 +259,7 @@ pub async fn login(opts: &ClientOpts, email: &str, password: &str) -> Result<Str
         v["user"]["email"].as_str().unwrap_or_default()
     );
     if v["must_change_password"].as_bool() == Some(true) {
-        out.push_str("\nThis is a one-time password: change it with PUT /api/v1/auth/password.");
+        out.push_str("\nThis is a one-time password: choose your own with `triad password` before anything else.");
     }
     out.push_str("\nexport TRIAD_TOKEN=... with this token:\n");
     out.push_str(&token);

@@ -85,6 +85,11 @@ impl From<AppError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m)
             }
             AppError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            e @ AppError::PasswordChangeRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                e.to_string(),
+            ),
             AppError::NotFound(what) => ApiError::not_found(what),
             AppError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)

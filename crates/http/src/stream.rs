@@ -24,6 +24,9 @@ use utoipa::IntoParams;
 
 /// How often a stream looks for events committed by other nodes.
 const POLL: Duration = Duration::from_secs(2);
+/// How often an open stream checks that its token is still valid (revoked tokens and
+/// deactivated users lose their streams within this time).
+const RECHECK: Duration = Duration::from_secs(30);
 const BATCH: u32 = 500;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -59,7 +62,7 @@ pub async fn incident_stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let incident_id = s.app.incident_id(&actor, &id).await?;
     let from = resume_point(&headers, p.after)?;
-    open(s, Some(incident_id), from).await
+    open(s, bearer(&headers), Some(incident_id), from).await
 }
 
 #[utoipa::path(get, path = "/api/v1/stream", tag = "streams",
@@ -73,11 +76,22 @@ pub async fn global_stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     actor.require(Permission::Read)?;
     let from = resume_point(&headers, p.after)?;
-    open(s, None, from).await
+    open(s, bearer(&headers), None, from).await
+}
+
+/// The token the stream was opened with (already checked by the `Auth` extractor).
+fn bearer(headers: &HeaderMap) -> String {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .map(|(_, t)| t.trim().to_string())
+        .unwrap_or_default()
 }
 
 async fn open(
     s: AppState,
+    token: String,
     incident_id: Option<String>,
     from: Option<i64>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
@@ -92,7 +106,15 @@ async fn open(
     let metrics = s.metrics.clone();
     tokio::spawn(async move {
         metrics.stream_opened();
+        let mut checked_at = s.app.now();
         'outer: loop {
+            // Re-check the token on waking once RECHECK has passed on the app's clock.
+            if s.app.now() - checked_at >= RECHECK.as_millis() as i64 {
+                if s.app.authenticate(&token).await.is_err() {
+                    break;
+                }
+                checked_at = s.app.now();
+            }
             match s
                 .app
                 .events_after(incident_id.as_deref(), last, BATCH)
@@ -107,8 +129,10 @@ async fn open(
                             .id(e.seq.to_string())
                             .event(e.kind.as_str())
                             .data(data);
-                        if tx.send(Ok(event)).await.is_err() {
-                            break 'outer;
+                        // A client that stops reading must not hold up shutdown.
+                        tokio::select! {
+                            sent = tx.send(Ok(event)) => if sent.is_err() { break 'outer },
+                            _ = shutdown.cancelled() => break 'outer,
                         }
                         last = e.seq;
                     }

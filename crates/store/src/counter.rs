@@ -9,6 +9,8 @@ use sqlx::Row;
 
 pub const INCIDENT_NUMBER: &str = "incident_number";
 pub const TIMELINE_SEQ: &str = "timeline_seq";
+/// Taken (with [`next`]) to serialise the first-start bootstrap across nodes.
+pub const BOOTSTRAP: &str = "bootstrap";
 
 /// Takes the next value of `name`.
 pub async fn next(conn: &mut Conn, name: &str) -> Result<i64, StoreError> {

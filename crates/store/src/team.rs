@@ -96,18 +96,24 @@ pub async fn members(conn: &mut Conn, team_id: &str) -> Result<Vec<String>, Stor
         .collect()
 }
 
-/// Replaces the member list with `user_ids`.
+/// Makes the member list `user_ids`: removes the others, adds the new ones (members who
+/// stay keep the time they were added).
 pub async fn set_members(
     conn: &mut Conn,
     team_id: &str,
     user_ids: &[String],
     now: Millis,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM team_members WHERE team_id = $1")
-        .bind(team_id)
-        .execute(&mut *conn)
-        .await?;
-    for (i, user) in user_ids.iter().enumerate() {
+    let current = members(conn, team_id).await?;
+    for gone in current.iter().filter(|u| !user_ids.contains(u)) {
+        sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+            .bind(team_id)
+            .bind(gone)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let new = user_ids.iter().filter(|u| !current.contains(u));
+    for (i, user) in new.enumerate() {
         sqlx::query("INSERT INTO team_members (team_id, user_id, added_at) VALUES ($1, $2, $3)")
             .bind(team_id)
             .bind(user)

@@ -72,6 +72,17 @@ pub async fn get_by_email(conn: &mut Conn, email: &str) -> Result<Option<User>, 
     row.as_ref().map(from_row).transpose()
 }
 
+/// Loads a user inside a write transaction and locks the row until it ends, so that
+/// concurrent changes to one user apply one after the other (see `incident::lock`).
+pub async fn lock(conn: &mut Conn, id: &str) -> Result<Option<User>, StoreError> {
+    let sql = format!("UPDATE users SET updated_at = updated_at WHERE id = $1 RETURNING {COLUMNS}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Every user, active and deactivated, ordered by email.
 pub async fn list(conn: &mut Conn) -> Result<Vec<User>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM users ORDER BY email");

@@ -112,7 +112,7 @@ impl TestApp {
                 NewToken {
                     user: Some(user.id.clone()),
                     name: "test".into(),
-                    expires_at: None,
+                    lifetime_days: None,
                 },
             )
             .await

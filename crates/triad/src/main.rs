@@ -64,6 +64,12 @@ enum Command {
         #[command(subcommand)]
         command: IncidentCmd,
     },
+    /// Change your password: standard input holds the current password on the first
+    /// line and the new one on the second.
+    Password {
+        #[command(flatten)]
+        client: ClientOpts,
+    },
     /// Sign in with email and password (read from standard input); prints a token.
     Login {
         #[command(flatten)]
@@ -146,6 +152,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Incident { client, command } => {
             println!("{}", triad_cli::run_incident(&client, command).await?);
+            Ok(())
+        }
+        Command::Password { client } => {
+            let input = offline::read_stdin_secret()?;
+            let mut lines = input.lines();
+            let (Some(current), Some(new)) = (lines.next(), lines.next()) else {
+                anyhow::bail!(
+                    "standard input must hold the current password, then the new one, one per line"
+                );
+            };
+            println!(
+                "{}",
+                triad_cli::change_password(&client, current, new).await?
+            );
             Ok(())
         }
         Command::Login { client, email } => {

@@ -105,7 +105,7 @@ pub async fn token_create(config: &Config, email: String, name: String) -> anyho
             NewToken {
                 user: Some(email.clone()),
                 name,
-                expires_at: None,
+                lifetime_days: None,
             },
         )
         .await

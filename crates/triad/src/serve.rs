@@ -6,6 +6,9 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
+/// How long a graceful stop waits for requests in flight before exiting anyway.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -52,10 +55,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(%local, "listening");
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(terminate, interrupt, shutdown.clone()));
-    let state = triad_http::AppState::new(app.clone(), shutdown);
-    triad_http::serve(listener, state)
-        .await
-        .context("the server failed")?;
+    let state = triad_http::AppState::new(app.clone(), shutdown.clone());
+    let server = triad_http::serve(listener, state);
+    let deadline = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        done = server => done.context("the server failed")?,
+        _ = deadline => tracing::warn!(
+            seconds = SHUTDOWN_GRACE.as_secs(),
+            "requests still in flight after the grace period; stopping anyway"
+        ),
+    }
     app.store().close().await;
     tracing::info!("stopped");
     Ok(())

@@ -409,6 +409,96 @@ type BadCase = (
     Option<&'static str>,
 );
 
+both_backends!(users_change_what_they_may, |db: TestDb| async move {
+    let t = TestApp::spawn(db).await;
+    let (me, tok) = t.user("sam@example.com", "Sam", "support").await;
+    let patch = |body: Value| {
+        let t = &t;
+        let tok = tok.clone();
+        let me = me.clone();
+        async move {
+            t.call(
+                Method::PATCH,
+                &format!("/api/v1/users/{me}"),
+                Some(&tok),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (s, v) = patch(json!({"name": "Samantha", "time_zone": "Europe/Berlin"})).await;
+    assert_eq!(
+        (s, v["name"].as_str(), v["time_zone"].as_str()),
+        (200, Some("Samantha"), Some("Europe/Berlin"))
+    );
+    for body in [
+        json!({"role": "admin"}),
+        json!({"email": "other@example.com"}),
+    ] {
+        let (s, v) = patch(body.clone()).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{body}"
+        );
+    }
+    let (s, v) = patch(json!({"time_zone": "Mars/Olympus"})).await;
+    assert_eq!(
+        (s, v["error"]["fields"][0]["field"].as_str()),
+        (422, Some("time_zone"))
+    );
+    // An admin moving an email onto another user's is a clear conflict.
+    let (s, v) = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{me}"),
+            Some(&t.admin_token),
+            Some(json!({"email": "admin@example.com"})),
+        )
+        .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("email_taken")));
+    let (s, v) = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{me}"),
+            Some(&t.admin_token),
+            Some(json!({"email": "Sam.New@Example.com", "role": "responder"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["email"].as_str(), v["role"].as_str()),
+        (200, Some("sam.new@example.com"), Some("responder"))
+    );
+    // Deactivation revokes the user's tokens at once.
+    let (s, _) = t
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/users/{me}"),
+            Some(&t.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(t.get("/api/v1/users/me", &tok).await.0, 401);
+    let admin_id = t.get("/api/v1/users/me", &t.admin_token).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, v) = t
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/users/{admin_id}"),
+            Some(&t.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("cannot_deactivate_self"))
+    );
+    t.stop().await;
+});
+
 both_backends!(bad_input_gets_documented_errors, |db: TestDb| async move {
     let t = TestApp::spawn(db).await;
     let tok = t.admin_token.clone();
@@ -515,6 +605,22 @@ both_backends!(bad_input_gets_documented_errors, |db: TestDb| async move {
             422,
             "validation_failed",
             Some("query"),
+        ),
+        (
+            Method::GET,
+            format!("{p}/timeline?limit=5000"),
+            None,
+            422,
+            "validation_failed",
+            Some("limit"),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tokens".into(),
+            Some(r#"{"name":"t","expires_in_days":0}"#),
+            422,
+            "validation_failed",
+            Some("expires_in_days"),
         ),
         (
             Method::GET,

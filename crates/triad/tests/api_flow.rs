@@ -2,6 +2,7 @@
 //! each test runs on SQLite and on PostgreSQL.
 
 use futures::StreamExt;
+use reqwest::Method;
 use serde_json::{Value, json};
 use triad_testkit::{TestApp, TestDb, both_backends};
 
@@ -28,6 +29,20 @@ impl Sse {
         Sse {
             body: Box::pin(resp.bytes_stream()),
             buf: String::new(),
+        }
+    }
+
+    /// True when the server closes the stream before sending another event.
+    async fn ended(&mut self) -> bool {
+        loop {
+            if self.buf.contains("id:") {
+                return false;
+            }
+            match tokio::time::timeout(std::time::Duration::from_secs(10), self.body.next()).await {
+                Ok(None) | Ok(Some(Err(_))) => return true,
+                Ok(Some(Ok(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(_) => return false,
+            }
         }
     }
 
@@ -241,8 +256,59 @@ both_backends!(whole_flow_over_http, |db: TestDb| async move {
     );
     let (s, again) = t.post(&format!("{path}/reopen"), &resp, json!({})).await;
     assert_eq!((s, again["status"].as_str()), (200, Some("triggered")));
+    // Reopened at 00:10, it must be accepted again within SEV1's five minutes.
+    assert_eq!(again["ack_due_at"], "2026-01-01T00:15:00Z");
+    assert!(again["acknowledged_at"].is_null());
     t.stop().await;
 });
+
+both_backends!(
+    revoked_token_loses_its_open_stream,
+    |db: TestDb| async move {
+        let t = TestApp::spawn(db).await;
+        let (_, path) = t.declare(&t.admin_token, "watched", "SEV3").await;
+        let (_, created) = t
+            .post(
+                "/api/v1/tokens",
+                &t.admin_token,
+                json!({"name": "dashboard"}),
+            )
+            .await;
+        let token = created["token"].as_str().unwrap().to_string();
+        let mut live = Sse::open(&t, "/api/v1/stream", &token, None).await;
+        t.post(
+            &format!("{path}/notes"),
+            &t.admin_token,
+            json!({"body": "one"}),
+        )
+        .await;
+        assert_eq!(live.next().await.2["body"], "one");
+        let id = created["id"].as_str().unwrap();
+        let (s, _) = t
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/tokens/{id}"),
+                Some(&t.admin_token),
+                None,
+            )
+            .await;
+        assert_eq!(s, 204);
+        // Past the re-check interval on the app's clock, the next wake-up ends the stream
+        // before it sends anything more.
+        t.clock.advance_secs(31);
+        t.post(
+            &format!("{path}/notes"),
+            &t.admin_token,
+            json!({"body": "two"}),
+        )
+        .await;
+        assert!(
+            live.ended().await,
+            "the stream ends once its token is revoked"
+        );
+        t.stop().await;
+    }
+);
 
 both_backends!(reconnect_with_last_event_id, |db: TestDb| async move {
     let t = TestApp::spawn(db).await;

@@ -361,15 +361,34 @@ both_backends!(
             (me["role"].as_str(), me["must_change_password"].as_bool()),
             (Some("admin"), Some(true))
         );
-        let new_password = "a brand new passphrase".to_string();
-        let changed = http
-            .put(format!("{}/api/v1/auth/password", server.base))
+        // The one-time password allows nothing but choosing a new one.
+        let refused = http
+            .post(format!("{}/api/v1/incidents", server.base))
             .bearer_auth(&token)
-            .json(&json!({"current_password": password, "new_password": new_password}))
+            .json(&json!({"title": "t", "severity": "SEV4"}))
             .send()
             .await
             .unwrap();
-        assert_eq!(changed.status(), 204);
+        assert_eq!(refused.status(), 403);
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "password_change_required");
+        let new_password = "a brand new passphrase".to_string();
+        let mut change = Command::new(BIN)
+            .args(["password", "--server", &server.base])
+            .env("TRIAD_TOKEN", &token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        change
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n{new_password}\n").as_bytes())
+            .unwrap();
+        let out = change.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Password changed"));
         let incident = http
             .post(format!("{}/api/v1/incidents", server.base))
             .bearer_auth(&token)

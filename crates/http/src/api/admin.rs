@@ -277,20 +277,10 @@ pub async fn create_token(
     Auth(actor): Auth,
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenDto>)> {
-    let expires_at = match r.expires_in_days {
-        Some(0) | Some(3651..) => {
-            return Err(crate::error::ApiError::field(
-                "expires_in_days",
-                "must be between 1 and 3650",
-            ));
-        }
-        Some(d) => Some(s.app.now() + i64::from(d) * 86_400_000),
-        None => None,
-    };
     let input = NewToken {
         user: r.user,
         name: r.name,
-        expires_at,
+        lifetime_days: r.expires_in_days,
     };
     let (secret, token) = s.app.create_token(&actor, input).await?;
     let mut dto = TokenDto::from(&token);

@@ -221,16 +221,9 @@ pub async fn timeline(
     ApiPath(id): ApiPath<String>,
     ApiQuery(p): ApiQuery<TimelineParams>,
 ) -> ApiResult<Json<Vec<TimelineEventDto>>> {
-    let limit = p.limit.unwrap_or(1000);
-    if limit == 0 || limit > 1000 {
-        return Err(crate::error::ApiError::field(
-            "limit",
-            "must be between 1 and 1000",
-        ));
-    }
     let events = s
         .app
-        .timeline(&actor, &id, p.after.unwrap_or(0), limit)
+        .timeline(&actor, &id, p.after.unwrap_or(0), p.limit)
         .await?;
     Ok(Json(events.iter().map(TimelineEventDto::from).collect()))
 }
