@@ -205,6 +205,22 @@ fn sigterm(server: &mut Server) -> std::process::ExitStatus {
     server.child.wait().unwrap()
 }
 
+/// Declares an incident on a server process; returns the raw response.
+async fn declare(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    title: &str,
+    severity: &str,
+) -> reqwest::Response {
+    http.post(format!("{base}/api/v1/incidents"))
+        .bearer_auth(token)
+        .json(&json!({"title": title, "severity": severity}))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn offline(db: &str, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .args(args)
@@ -250,13 +266,7 @@ both_backends!(sigkill_after_201_loses_nothing, |db: TestDb| async move {
     let http = reqwest::Client::new();
 
     let mut server = start_server(&url);
-    let resp = http
-        .post(format!("{}/api/v1/incidents", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"title": "Killed right after", "severity": "SEV2"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = declare(&http, &server.base, &token, "Killed right after", "SEV2").await;
     assert_eq!(resp.status(), 201);
     server.child.kill().unwrap(); // SIGKILL: no shutdown code runs
     server.child.wait().unwrap();
@@ -362,13 +372,7 @@ both_backends!(
             (Some("admin"), Some(true))
         );
         // The one-time password allows nothing but choosing a new one.
-        let refused = http
-            .post(format!("{}/api/v1/incidents", server.base))
-            .bearer_auth(&token)
-            .json(&json!({"title": "t", "severity": "SEV4"}))
-            .send()
-            .await
-            .unwrap();
+        let refused = declare(&http, &server.base, &token, "t", "SEV4").await;
         assert_eq!(refused.status(), 403);
         let body: Value = refused.json().await.unwrap();
         assert_eq!(body["error"]["code"], "password_change_required");
@@ -389,13 +393,7 @@ both_backends!(
         let out = change.wait_with_output().unwrap();
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("Password changed"));
-        let incident = http
-            .post(format!("{}/api/v1/incidents", server.base))
-            .bearer_auth(&token)
-            .json(&json!({"title": "t", "severity": "SEV4"}))
-            .send()
-            .await
-            .unwrap();
+        let incident = declare(&http, &server.base, &token, "t", "SEV4").await;
         assert_eq!(incident.status(), 201);
         assert!(sigterm(&mut server).success());
 
