@@ -205,6 +205,12 @@ fn sigterm(server: &mut Server) -> std::process::ExitStatus {
     server.child.wait().unwrap()
 }
 
+/// GETs `url` with `token`; returns the status and the JSON body.
+async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
+    let r = http.get(url).bearer_auth(token).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
 /// Declares an incident on a server process; returns the raw response.
 async fn declare(
     http: &reqwest::Client,
@@ -273,33 +279,13 @@ both_backends!(sigkill_after_201_loses_nothing, |db: TestDb| async move {
     let created: Value = resp.json().await.unwrap();
 
     let mut again = start_server(&url);
-    let (s, inc) = {
-        let r = http
-            .get(format!(
-                "{}/api/v1/incidents/{}",
-                again.base, created["number"]
-            ))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json::<Value>().await.unwrap())
-    };
+    let incident_url = format!("{}/api/v1/incidents/{}", again.base, created["number"]);
+    let (s, inc) = get_json(&http, &incident_url, &token).await;
     assert_eq!(s, 200);
     assert_eq!(inc["id"], created["id"]);
     assert_eq!(inc["title"], "Killed right after");
-    let timeline: Value = http
-        .get(format!(
-            "{}/api/v1/incidents/{}/timeline",
-            again.base, created["number"]
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (s, timeline) = get_json(&http, &format!("{incident_url}/timeline"), &token).await;
+    assert_eq!(s, 200);
     assert_eq!(timeline[0]["kind"], "incident_declared");
     assert_eq!(timeline.as_array().unwrap().len(), 1);
     // A graceful stop on SIGTERM exits cleanly.
