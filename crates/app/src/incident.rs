@@ -311,17 +311,14 @@ impl App {
                 .map(|h| h.assignment)
                 .collect();
             if plan_assignment(&active, IncidentRole::Responder, me) == AssignmentPlan::Assign {
-                let a = RoleAssignment {
-                    id: new_id(),
-                    incident_id: incident.id.clone(),
-                    role: IncidentRole::Responder,
-                    user_id: me.to_string(),
-                    assumed_at: now,
-                    released_at: None,
-                    assigned_by: Some(me.to_string()),
-                    released_by: None,
-                    handover_note: None,
-                };
+                let a = RoleAssignment::open(
+                    new_id(),
+                    &incident.id,
+                    IncidentRole::Responder,
+                    me,
+                    Some(me),
+                    now,
+                );
                 roles::open(d.conn(), &a).await?;
                 let body = format!("{} became responder on acknowledging", actor.name());
                 let data = json!({"role": "responder", "user_id": me, "assignment_id": a.id});

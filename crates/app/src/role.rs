@@ -69,17 +69,8 @@ impl App {
             .map(|h| h.assignment)
             .collect();
         let by = actor.user_id().map(str::to_string);
-        let assignment = RoleAssignment {
-            id: new_id(),
-            incident_id: incident.id.clone(),
-            role,
-            user_id: user.id.clone(),
-            assumed_at: now,
-            released_at: None,
-            assigned_by: by.clone(),
-            released_by: None,
-            handover_note: None,
-        };
+        let assignment =
+            RoleAssignment::open(new_id(), &incident.id, role, &user.id, by.as_deref(), now);
         let event = match plan_assignment(&active, role, &user.id) {
             AssignmentPlan::AlreadyHeld => {
                 return Err(AppError::conflict(

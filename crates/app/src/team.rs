@@ -103,10 +103,23 @@ impl App {
         Ok(members)
     }
 
-    pub async fn teams(&self, actor: &Actor) -> AppResult<Vec<Team>> {
+    /// Every team with its member ids.
+    pub async fn teams(&self, actor: &Actor) -> AppResult<Vec<(Team, Vec<String>)>> {
         actor.require(Permission::Read)?;
         let mut conn = self.store().read().await?;
-        Ok(teams::list(&mut conn).await?)
+        let teams = teams::list(&mut conn).await?;
+        let memberships = teams::all_members(&mut conn).await?;
+        Ok(teams
+            .into_iter()
+            .map(|t| {
+                let members = memberships
+                    .iter()
+                    .filter(|(team, _)| *team == t.id)
+                    .map(|(_, user)| user.clone())
+                    .collect();
+                (t, members)
+            })
+            .collect())
     }
 
     pub async fn team(&self, actor: &Actor, id: &str) -> AppResult<(Team, Vec<String>)> {

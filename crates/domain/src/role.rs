@@ -56,6 +56,28 @@ pub struct RoleAssignment {
 }
 
 impl RoleAssignment {
+    /// A new, active assignment of `role` to `user_id`, starting at `now`.
+    pub fn open(
+        id: String,
+        incident_id: &str,
+        role: IncidentRole,
+        user_id: &str,
+        assigned_by: Option<&str>,
+        now: Millis,
+    ) -> Self {
+        RoleAssignment {
+            id,
+            incident_id: incident_id.to_string(),
+            role,
+            user_id: user_id.to_string(),
+            assumed_at: now,
+            released_at: None,
+            assigned_by: assigned_by.map(str::to_string),
+            released_by: None,
+            handover_note: None,
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         self.released_at.is_none()
     }

@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use triad_app::Actor;
 
@@ -18,23 +18,25 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let unauthorized =
-            |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m.to_string());
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| unauthorized("missing Authorization: Bearer <token> header"))?
-            .to_str()
-            .map_err(|_| unauthorized("the Authorization header is not valid text"))?;
-        let (scheme, token) = value
-            .split_once(' ')
-            .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(unauthorized(
-                "the Authorization header must be: Bearer <token>",
-            ));
-        }
-        Ok(Auth(state.app.authenticate(token.trim()).await?))
+        let token = bearer_token(&parts.headers)?;
+        Ok(Auth(state.app.authenticate(token).await?))
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header, or why there is none.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let unauthorized =
+        |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m.to_string());
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("missing Authorization: Bearer <token> header"))?
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not valid text"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(unauthorized(
+            "the Authorization header must be: Bearer <token>",
+        )),
     }
 }
 

@@ -9,7 +9,7 @@
 use crate::AppState;
 use crate::dto::TimelineEventDto;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, Auth};
+use crate::extract::{ApiPath, ApiQuery, Auth, bearer_token};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -79,14 +79,9 @@ pub async fn global_stream(
     open(s, bearer(&headers), None, from).await
 }
 
-/// The token the stream was opened with (already checked by the `Auth` extractor).
+/// The token the stream was opened with (the `Auth` extractor has already accepted it).
 fn bearer(headers: &HeaderMap) -> String {
-    headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .map(|(_, t)| t.trim().to_string())
-        .unwrap_or_default()
+    bearer_token(headers).unwrap_or_default().to_string()
 }
 
 async fn open(

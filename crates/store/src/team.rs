@@ -96,6 +96,16 @@ pub async fn members(conn: &mut Conn, team_id: &str) -> Result<Vec<String>, Stor
         .collect()
 }
 
+/// Every membership, as (team id, user id), in the order members were added.
+pub async fn all_members(conn: &mut Conn) -> Result<Vec<(String, String)>, StoreError> {
+    let rows = sqlx::query("SELECT team_id, user_id FROM team_members ORDER BY added_at, user_id")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)))
+        .collect()
+}
+
 /// Makes the member list `user_ids`: removes the others, adds the new ones (members who
 /// stay keep the time they were added).
 pub async fn set_members(

@@ -290,6 +290,10 @@ both_backends!(teams_services_and_references, |db: TestDb| async move {
         s
     );
     assert_eq!(team::list(&mut c).await.unwrap(), vec![t.clone()]);
+    assert_eq!(
+        team::all_members(&mut c).await.unwrap(),
+        vec![(t.id.clone(), u2.clone()), (t.id.clone(), u1.clone())]
+    );
     drop(c);
     // A team that owns a service cannot go; a service named by an incident cannot either.
     let mut tx = store.begin().await.unwrap();

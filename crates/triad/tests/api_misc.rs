@@ -58,6 +58,18 @@ both_backends!(pagination_login_and_ops, |db: TestDb| async move {
         .await;
     assert_eq!((s, me["role"].as_str()), (200, Some("support")));
 
+    // Teams list with their members.
+    let (s, team) = t
+        .post(
+            "/api/v1/teams",
+            &tok,
+            json!({"name": "Data", "members": ["pat@example.com"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{team}");
+    let (_, teams) = t.get("/api/v1/teams", &tok).await;
+    assert_eq!(teams[0]["members"], json!([me["id"]]));
+
     let health = t
         .http
         .get(format!("{}/healthz", t.base))

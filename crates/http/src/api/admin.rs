@@ -123,12 +123,12 @@ pub async fn list_teams(
     Auth(actor): Auth,
 ) -> ApiResult<Json<Vec<TeamDto>>> {
     let teams = s.app.teams(&actor).await?;
-    let mut out = Vec::with_capacity(teams.len());
-    for t in teams {
-        let (team, members) = s.app.team(&actor, &t.id).await?;
-        out.push(TeamDto::new(&team, members));
-    }
-    Ok(Json(out))
+    Ok(Json(
+        teams
+            .into_iter()
+            .map(|(t, members)| TeamDto::new(&t, members))
+            .collect(),
+    ))
 }
 
 fn team_input(r: TeamRequest) -> TeamInput {
