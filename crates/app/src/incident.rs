@@ -1,5 +1,6 @@
 //! Incidents: declare, read, list, change, and the lifecycle transitions.
 
+use crate::engine::hooks;
 use crate::{Actor, App, AppError, AppResult, service};
 use serde_json::json;
 use triad_domain::incident::{Incident, PublicState, Status, Transition};
@@ -9,6 +10,7 @@ use triad_domain::timeline::EventKind;
 use triad_domain::user::Permission;
 use triad_domain::validate::{self, Validation};
 use triad_store::incident::{self as incidents, Filter};
+use triad_store::reporter::Reporter;
 use triad_store::role::{self as roles, Holder};
 use triad_store::{counter, new_id};
 
@@ -25,6 +27,20 @@ pub struct Declare {
     pub description: Option<String>,
     /// A service id or name.
     pub service: Option<String>,
+    /// Who reported it; they get a receipt and every reporter update.
+    pub reporter: Option<ReporterInput>,
+}
+
+/// A reporter: an external contact (name with email and/or webhook), or a user.
+#[derive(Debug, Clone, Default)]
+pub struct ReporterInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub webhook: Option<String>,
+    /// The webhook's signing secret; generated when absent.
+    pub webhook_secret: Option<String>,
+    /// A user id or email: the reporter is that user.
+    pub user: Option<String>,
 }
 
 /// Fields to change; `None` keeps the current value.
@@ -58,6 +74,7 @@ pub struct Page<T> {
 pub struct IncidentView {
     pub incident: Incident,
     pub roles: Vec<Holder>,
+    pub reporters: Vec<Reporter>,
 }
 
 impl App {
@@ -88,6 +105,10 @@ impl App {
             },
             None => None,
         };
+        let reporter = match &input.reporter {
+            Some(r) => self.check_reporter(d.conn(), &mut v, r).await?,
+            None => None,
+        };
         v.finish()?;
         let (Some(title), Some(severity)) = (title, severity) else {
             return Err(AppError::Internal(
@@ -108,11 +129,17 @@ impl App {
             created_by: actor.user_id().map(str::to_string),
             created_at: now,
             updated_at: now,
-            ack_due_at: Some(self.config().policies.get(severity).ack_due(now)),
+            ack_due_at: Some(
+                self.severity_policy_in(d.conn(), severity)
+                    .await?
+                    .ack_due(now),
+            ),
             acknowledged_at: None,
             acknowledged_by: None,
             resolved_at: None,
             resolved_by: None,
+            communication_gap_at: None,
+            update_requests: 0,
         };
         incidents::insert(d.conn(), &incident).await?;
         let body = format!(
@@ -131,10 +158,19 @@ impl App {
         });
         let event = self.event(actor, &incident.id, EventKind::IncidentDeclared, body, data);
         d.append(event).await?;
+        let mut reporters = Vec::new();
+        if let Some(mut r) = reporter {
+            r.incident_id = incident.id.clone();
+            r.created_at = now;
+            triad_store::reporter::insert(d.conn(), &r).await?;
+            reporters.push(r);
+        }
+        hooks::after_declare(&mut d, &incident, &reporters, now).await?;
         d.commit().await?;
         Ok(IncidentView {
             incident,
             roles: Vec::new(),
+            reporters,
         })
     }
 
@@ -146,7 +182,12 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("incident"))?;
         let roles = roles::list(&mut conn, &incident.id, true).await?;
-        Ok(IncidentView { incident, roles })
+        let reporters = triad_store::reporter::list(&mut conn, &incident.id).await?;
+        Ok(IncidentView {
+            incident,
+            roles,
+            reporters,
+        })
     }
 
     /// Incidents, newest first, filtered, a page at a time.
@@ -253,8 +294,19 @@ impl App {
             words.push(format!("severity from {} to {s}", incident.severity));
             incident.severity = s;
             if incident.status == Status::Triggered {
-                incident.ack_due_at =
-                    Some(self.config().policies.get(s).ack_due(incident.created_at));
+                let due = self
+                    .severity_policy_in(d.conn(), s)
+                    .await?
+                    .ack_due(incident.created_at);
+                incident.ack_due_at = Some(due);
+                triad_store::timer::schedule(
+                    d.conn(),
+                    crate::engine::TIMER_ACK_DUE,
+                    &incident.id,
+                    due,
+                )
+                .await?;
+                d.wake_engine();
             }
         }
         if !changed.is_empty() {
@@ -271,8 +323,13 @@ impl App {
             d.append(event).await?;
         }
         let roles = roles::list(d.conn(), &incident.id, true).await?;
+        let reporters = triad_store::reporter::list(d.conn(), &incident.id).await?;
         d.commit().await?;
-        Ok(IncidentView { incident, roles })
+        Ok(IncidentView {
+            incident,
+            roles,
+            reporters,
+        })
     }
 
     /// Acknowledge, resolve or reopen. The acknowledger becomes a responder.
@@ -292,7 +349,11 @@ impl App {
         incident.apply(transition, actor.user_id(), now)?;
         if transition == Transition::Reopen {
             // A reopened incident must be accepted again, within a fresh deadline.
-            incident.ack_due_at = Some(self.config().policies.get(incident.severity).ack_due(now));
+            incident.ack_due_at = Some(
+                self.severity_policy_in(d.conn(), incident.severity)
+                    .await?
+                    .ack_due(now),
+            );
         }
         incidents::save(d.conn(), &incident).await?;
         let (kind, verb) = match transition {
@@ -326,9 +387,23 @@ impl App {
                     .await?;
             }
         }
+        match transition {
+            Transition::Acknowledge => {
+                hooks::after_acknowledge(&mut d, &mut incident, actor, now).await?
+            }
+            Transition::Resolve => hooks::after_resolve(&mut d, &mut incident, actor, now).await?,
+            Transition::Reopen => {
+                hooks::page_for_ack(&mut d, &incident, now).await?;
+            }
+        }
         let roles = roles::list(d.conn(), &incident.id, true).await?;
+        let reporters = triad_store::reporter::list(d.conn(), &incident.id).await?;
         d.commit().await?;
-        Ok(IncidentView { incident, roles })
+        Ok(IncidentView {
+            incident,
+            roles,
+            reporters,
+        })
     }
 
     /// Counts of incidents per status (for `/metrics`).
@@ -344,6 +419,71 @@ fn split_list(input: Option<&str>) -> impl Iterator<Item = &str> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
+}
+
+impl App {
+    /// Validates a reporter; the returned row still needs its incident id and time.
+    async fn check_reporter(
+        &self,
+        conn: &mut triad_store::Conn,
+        v: &mut Validation,
+        r: &ReporterInput,
+    ) -> AppResult<Option<Reporter>> {
+        let mut out = Reporter {
+            id: new_id(),
+            incident_id: String::new(),
+            name: String::new(),
+            email: None,
+            webhook: None,
+            webhook_secret: None,
+            user_id: None,
+            created_at: 0,
+        };
+        if let Some(key) = r.user.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            match self.find_user(conn, key).await? {
+                Some(u) if u.deactivated_at.is_none() => {
+                    out.name = u.name;
+                    out.user_id = Some(u.id);
+                }
+                _ => v.push("reporter.user", "no such active user"),
+            }
+        }
+        if let Some(n) = &r.name {
+            out.name = v
+                .check("reporter.name", validate::text(n, 200))
+                .unwrap_or_default();
+        } else if out.user_id.is_none() {
+            v.push("reporter.name", "is required");
+        }
+        if let Some(e) = r.email.as_deref().filter(|e| !e.trim().is_empty()) {
+            out.email = v
+                .check("reporter.email", validate::Email::parse(e))
+                .map(|e| e.as_str().to_string());
+        }
+        if let Some(w) = r.webhook.as_deref().filter(|w| !w.trim().is_empty()) {
+            out.webhook = v.check("reporter.webhook", crate::contact::check_url(w));
+            out.webhook_secret = match r.webhook_secret.as_deref().map(str::trim) {
+                Some(s) if s.len() < 16 || s.len() > 200 => {
+                    v.push(
+                        "reporter.webhook_secret",
+                        "must be between 16 and 200 characters",
+                    );
+                    None
+                }
+                Some(s) => Some(s.to_string()),
+                None => Some(crate::contact::new_webhook_secret()),
+            };
+        } else if r.webhook_secret.is_some() {
+            v.push("reporter.webhook_secret", "needs reporter.webhook");
+        }
+        if out.user_id.is_none() && r.email.is_none() && r.webhook.is_none() {
+            v.push(
+                "reporter",
+                "needs an email, a webhook or a user to be kept informed",
+            );
+        }
+        Ok(Some(out))
+    }
 }
 
 /// Cursors are opaque to clients; today they carry the last number seen.

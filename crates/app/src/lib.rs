@@ -5,8 +5,13 @@
 pub mod actor;
 pub mod auth;
 pub mod clock;
+pub mod contact;
+pub mod delivery;
+pub mod engine;
 pub mod error;
 pub mod incident;
+mod outbox;
+pub mod policy;
 pub mod role;
 pub mod secret;
 pub mod service;
@@ -14,6 +19,7 @@ pub mod team;
 pub mod timeline;
 pub mod token;
 pub mod update;
+pub mod update_request;
 pub mod user;
 
 pub use actor::Actor;
@@ -38,7 +44,9 @@ pub fn rfc3339(ms: Millis) -> String {
 /// Settings the use cases depend on.
 #[derive(Debug, Clone, Default)]
 pub struct AppConfig {
+    /// The severity policies of the configuration file (the API can override them).
     pub policies: SeverityPolicies,
+    pub delivery: delivery::DeliveryConfig,
 }
 
 /// The application: store, clock, configuration and the commit signal. Cheap to clone.
@@ -53,6 +61,8 @@ struct Inner {
     config: AppConfig,
     /// The highest timeline sequence number committed by this process.
     committed: watch::Sender<i64>,
+    /// Poked after a commit that wrote timers or outbox rows: wakes the engine.
+    work: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for App {
@@ -75,6 +85,7 @@ impl App {
                 clock,
                 config,
                 committed,
+                work: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -98,12 +109,20 @@ impl App {
         self.inner.committed.subscribe()
     }
 
+    /// Resolves when a commit of this process wrote timers or notifications (or at once,
+    /// if one did since the last call). The engine's run loop waits on it.
+    pub async fn work_signalled(&self) {
+        self.inner.work.notified().await
+    }
+
     /// Starts a decision: one write transaction that collects timeline events.
     pub(crate) async fn decide(&self) -> AppResult<Decision<'_>> {
         Ok(Decision {
             app: self,
             tx: self.inner.store.begin().await?,
             last_seq: None,
+            wake: false,
+            chat: std::collections::HashMap::new(),
         })
     }
 
@@ -138,6 +157,10 @@ pub(crate) struct Decision<'a> {
     app: &'a App,
     tx: Tx,
     last_seq: Option<i64>,
+    /// Whether the engine has new work once this commits.
+    wake: bool,
+    /// Each incident's chat mirror webhook, looked up once per decision.
+    chat: std::collections::HashMap<String, Option<String>>,
 }
 
 impl Decision<'_> {
@@ -145,15 +168,25 @@ impl Decision<'_> {
         self.tx.conn()
     }
 
+    /// Appends a timeline event, and mirrors it to the incident's chat channel.
     pub(crate) async fn append(&mut self, event: NewEvent) -> AppResult<TimelineEvent> {
         let stored = triad_store::timeline::append(self.tx.conn(), event).await?;
         self.last_seq = Some(stored.seq);
+        self.mirror_to_chat(&stored).await?;
         Ok(stored)
+    }
+
+    /// Marks that this decision wrote timers or outbox rows.
+    pub(crate) fn wake_engine(&mut self) {
+        self.wake = true;
     }
 
     /// Commits, then signals live streams. Nothing is signalled for a failed commit.
     pub(crate) async fn commit(self) -> AppResult<()> {
         self.tx.commit().await?;
+        if self.wake {
+            self.app.inner.work.notify_one();
+        }
         if let Some(seq) = self.last_seq {
             self.app.inner.committed.send_if_modified(|v| {
                 let newer = seq > *v;

@@ -14,6 +14,10 @@ pub struct ServiceInput {
     pub name: Option<String>,
     pub description: Option<String>,
     pub team: Option<String>,
+    /// Escalation policy id or name; `Some("")` removes it.
+    pub escalation_policy: Option<String>,
+    /// Slack/Mattermost incoming webhook mirroring the timeline; `Some("")` removes it.
+    pub chat_webhook: Option<String>,
 }
 
 impl App {
@@ -25,6 +29,8 @@ impl App {
             name: String::new(),
             description: None,
             team_id: None,
+            escalation_policy_id: None,
+            chat_webhook: None,
             created_at: now,
             updated_at: now,
         };
@@ -120,6 +126,24 @@ async fn apply(
             Some(team) => s.team_id = Some(team.id),
             None => v.push("team", "no such team"),
         },
+    }
+    match input.escalation_policy.as_deref().map(str::trim) {
+        None => {}
+        Some("") => s.escalation_policy_id = None,
+        Some(p) => {
+            if let Some(id) =
+                crate::policy::policy_id(conn, &mut v, "escalation_policy", Some(p)).await?
+            {
+                s.escalation_policy_id = Some(id);
+            }
+        }
+    }
+    match input.chat_webhook.as_deref().map(str::trim) {
+        None => {}
+        Some("") => s.chat_webhook = None,
+        Some(url) => {
+            s.chat_webhook = v.check("chat_webhook", crate::contact::check_url(url));
+        }
     }
     Ok(v.finish()?)
 }

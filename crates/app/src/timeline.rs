@@ -17,13 +17,15 @@ impl App {
         actor.require(Permission::Note)?;
         let body = validate::text(body, MAX_NOTE).map_err(|e| AppError::field("body", e.0))?;
         let mut d = self.decide().await?;
-        let incident = incidents::lock(d.conn(), key)
+        let mut incident = incidents::lock(d.conn(), key)
             .await?
             .ok_or(AppError::NotFound("incident"))?;
         let data = json!({"length": body.chars().count()});
         let event = d
             .append(self.event(actor, &incident.id, EventKind::Note, body, data))
             .await?;
+        let now = self.now();
+        crate::engine::hooks::after_activity(&mut d, &mut incident, now).await?;
         d.commit().await?;
         Ok(event)
     }

@@ -54,7 +54,7 @@ impl App {
                 actor.require(Permission::Respond)?;
             }
         }
-        let update = StatusUpdate {
+        let mut update = StatusUpdate {
             id: new_id(),
             incident_id: incident.id.clone(),
             audience,
@@ -62,7 +62,10 @@ impl App {
             message,
             author_id: actor.user_id().map(str::to_string),
             published_at: now,
+            due_at: None,
+            late_by_ms: None,
         };
+        crate::engine::hooks::after_update(&mut d, &mut incident, &mut update, now).await?;
         updates::insert(d.conn(), &update).await?;
         if incident.public_state != state {
             incident.public_state = state;
@@ -78,6 +81,7 @@ impl App {
         );
         let data = json!({
             "update_id": update.id, "audience": audience.as_str(), "state": state.as_str(), "message": update.message,
+            "due_at": update.due_at.map(crate::rfc3339), "late_by_ms": update.late_by_ms,
         });
         d.append(self.event(actor, &incident.id, EventKind::UpdatePublished, body, data))
             .await?;

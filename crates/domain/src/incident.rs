@@ -134,6 +134,10 @@ pub struct Incident {
     pub acknowledged_by: Option<String>,
     pub resolved_at: Option<Millis>,
     pub resolved_by: Option<String>,
+    /// Set while the team works without telling anyone (see `app::engine`).
+    pub communication_gap_at: Option<Millis>,
+    /// How many times somebody pressed "I am not getting updates".
+    pub update_requests: i64,
 }
 
 impl Incident {
@@ -193,6 +197,8 @@ mod tests {
             acknowledged_by: None,
             resolved_at: None,
             resolved_by: None,
+            communication_gap_at: None,
+            update_requests: 0,
         }
     }
 

@@ -3,7 +3,9 @@
 //! Every function here takes the current time as an argument (`now`, epoch
 //! milliseconds) when it needs one, so the rules are testable without waiting.
 
+pub mod escalation;
 pub mod incident;
+pub mod obligation;
 pub mod policy;
 pub mod role;
 pub mod severity;

@@ -29,6 +29,25 @@ pub struct SeverityPolicy {
     /// Audiences with a cadence must be updated; an audience absent here has none.
     #[serde(default)]
     pub cadence: BTreeMap<Audience, Cadence>,
+    /// The coordinator is reminded this long before an update is due.
+    #[serde(default = "default_reminder_lead")]
+    pub reminder_lead_seconds: u32,
+    /// The escalation policy paged for incidents of this severity whose service names
+    /// none (an escalation policy id).
+    #[serde(default)]
+    pub escalation_policy: Option<String>,
+    /// The communications escalation policy: who is paged, level by level, when an
+    /// update is overdue or someone asks for one (coordinator → manager on duty → head
+    /// of support). Without one, the coordinator is paged, then the administrators.
+    #[serde(default)]
+    pub comms_escalation_policy: Option<String>,
+}
+
+/// Two minutes.
+pub const DEFAULT_REMINDER_LEAD_SECONDS: u32 = 120;
+
+fn default_reminder_lead() -> u32 {
+    DEFAULT_REMINDER_LEAD_SECONDS
 }
 
 impl SeverityPolicy {
@@ -67,6 +86,9 @@ impl Default for SeverityPolicies {
                 ack_deadline_seconds: ack_min * 60,
                 staffing: Staffing { required, distinct },
                 cadence: c.into_iter().collect(),
+                reminder_lead_seconds: DEFAULT_REMINDER_LEAD_SECONDS,
+                escalation_policy: None,
+                comms_escalation_policy: None,
             }
         };
         SeverityPolicies(BTreeMap::from([

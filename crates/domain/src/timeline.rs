@@ -17,10 +17,20 @@ pub enum EventKind {
     RoleReleased,
     Note,
     UpdatePublished,
+    Paged,
+    EscalationExhausted,
+    AckOverdue,
+    UpdateReminder,
+    UpdateOverdue,
+    CommunicationGap,
+    UpdateRequested,
+    ReporterNotified,
+    NotificationFailed,
+    NotificationDead,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::IncidentDeclared,
         EventKind::IncidentChanged,
         EventKind::Acknowledged,
@@ -31,6 +41,16 @@ impl EventKind {
         EventKind::RoleReleased,
         EventKind::Note,
         EventKind::UpdatePublished,
+        EventKind::Paged,
+        EventKind::EscalationExhausted,
+        EventKind::AckOverdue,
+        EventKind::UpdateReminder,
+        EventKind::UpdateOverdue,
+        EventKind::CommunicationGap,
+        EventKind::UpdateRequested,
+        EventKind::ReporterNotified,
+        EventKind::NotificationFailed,
+        EventKind::NotificationDead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +65,16 @@ impl EventKind {
             EventKind::RoleReleased => "role_released",
             EventKind::Note => "note",
             EventKind::UpdatePublished => "update_published",
+            EventKind::Paged => "paged",
+            EventKind::EscalationExhausted => "escalation_exhausted",
+            EventKind::AckOverdue => "ack_overdue",
+            EventKind::UpdateReminder => "update_reminder",
+            EventKind::UpdateOverdue => "update_overdue",
+            EventKind::CommunicationGap => "communication_gap",
+            EventKind::UpdateRequested => "update_requested",
+            EventKind::ReporterNotified => "reporter_notified",
+            EventKind::NotificationFailed => "notification_failed",
+            EventKind::NotificationDead => "notification_dead",
         }
     }
 

@@ -47,6 +47,10 @@ pub struct StatusUpdate {
     pub message: String,
     pub author_id: Option<String>,
     pub published_at: Millis,
+    /// The deadline this update answered, when its audience had one.
+    pub due_at: Option<Millis>,
+    /// How late it was against that deadline (0 when on time).
+    pub late_by_ms: Option<i64>,
 }
 
 /// The longest update message accepted, in characters.

@@ -8,6 +8,7 @@ use triad_domain::incident::Incident;
 use triad_domain::timeline::TimelineEvent;
 use triad_domain::update::StatusUpdate;
 use triad_domain::user::User;
+use triad_store::reporter::Reporter;
 use triad_store::role::Holder;
 use triad_store::service::Service;
 use triad_store::team::Team;
@@ -41,9 +42,41 @@ pub struct IncidentDto {
     pub acknowledged_by: Option<String>,
     pub resolved_at: Option<String>,
     pub resolved_by: Option<String>,
+    /// Set while the team is active but nobody is being told (silence detection).
+    pub communication_gap_at: Option<String>,
+    /// How many times somebody asked for an update.
+    pub update_requests: i64,
     /// Who holds which role now (on single-incident responses only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<RoleDto>>,
+    /// Who reported it (on single-incident responses only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporters: Option<Vec<ReporterDto>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReporterDto {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub webhook: Option<String>,
+    pub user_id: Option<String>,
+    /// The webhook's signing secret: in the response that created the reporter only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+}
+
+impl From<&Reporter> for ReporterDto {
+    fn from(r: &Reporter) -> Self {
+        ReporterDto {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            email: r.email.clone(),
+            webhook: r.webhook.clone(),
+            user_id: r.user_id.clone(),
+            webhook_secret: None,
+        }
+    }
 }
 
 impl From<&Incident> for IncidentDto {
@@ -65,7 +98,10 @@ impl From<&Incident> for IncidentDto {
             acknowledged_by: i.acknowledged_by.clone(),
             resolved_at: ts_opt(i.resolved_at),
             resolved_by: i.resolved_by.clone(),
+            communication_gap_at: ts_opt(i.communication_gap_at),
+            update_requests: i.update_requests,
             roles: None,
+            reporters: None,
         }
     }
 }
@@ -74,6 +110,7 @@ impl From<IncidentView> for IncidentDto {
     fn from(v: IncidentView) -> Self {
         let mut dto = IncidentDto::from(&v.incident);
         dto.roles = Some(v.roles.iter().map(RoleDto::from).collect());
+        dto.reporters = Some(v.reporters.iter().map(ReporterDto::from).collect());
         dto
     }
 }
@@ -162,6 +199,10 @@ pub struct UpdateDto {
     pub message: String,
     pub author_id: Option<String>,
     pub published_at: String,
+    /// The deadline this update answered, when its audience had one.
+    pub due_at: Option<String>,
+    /// How late it was against that deadline, in seconds (0: on time).
+    pub late_by_seconds: Option<i64>,
 }
 
 impl From<&StatusUpdate> for UpdateDto {
@@ -174,6 +215,8 @@ impl From<&StatusUpdate> for UpdateDto {
             message: u.message.clone(),
             author_id: u.author_id.clone(),
             published_at: ts(u.published_at),
+            due_at: ts_opt(u.due_at),
+            late_by_seconds: u.late_by_ms.map(|ms| ms / 1000),
         }
     }
 }
@@ -238,6 +281,8 @@ pub struct ServiceDto {
     pub name: String,
     pub description: Option<String>,
     pub team_id: Option<String>,
+    pub escalation_policy_id: Option<String>,
+    pub chat_webhook: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -249,6 +294,8 @@ impl From<&Service> for ServiceDto {
             name: s.name.clone(),
             description: s.description.clone(),
             team_id: s.team_id.clone(),
+            escalation_policy_id: s.escalation_policy_id.clone(),
+            chat_webhook: s.chat_webhook.clone(),
             created_at: ts(s.created_at),
             updated_at: ts(s.updated_at),
         }
@@ -307,6 +354,23 @@ pub struct DeclareRequest {
     pub description: Option<String>,
     /// A service id or name.
     pub service: Option<String>,
+    /// Who reported it: they get a receipt now and news as it happens.
+    pub reporter: Option<ReporterRequest>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterRequest {
+    /// Required unless `user` is given.
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Receives signed JSON (see docs/notifications.md).
+    pub webhook: Option<String>,
+    /// The webhook's signing secret (16..200 characters); generated and returned once
+    /// when absent.
+    pub webhook_secret: Option<String>,
+    /// A user id or email: the reporter is that user.
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -388,6 +452,10 @@ pub struct ServiceRequest {
     pub description: Option<String>,
     /// Owning team id; empty string removes it.
     pub team: Option<String>,
+    /// Escalation policy (id or name) paged for this service's incidents; empty removes.
+    pub escalation_policy: Option<String>,
+    /// Slack/Mattermost incoming webhook that mirrors the timeline; empty removes.
+    pub chat_webhook: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -3,13 +3,14 @@
 
 pub mod api;
 pub mod dto;
+pub mod dto_engine;
 pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod ops;
 pub mod stream;
 
-use api::{admin, incidents};
+use api::{admin, contacts, incidents, policies};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -67,6 +68,42 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/incidents/{id}/updates",
             post(incidents::publish_update).get(incidents::updates),
+        )
+        .route(
+            "/incidents/{id}/update-requests",
+            post(incidents::request_update),
+        )
+        .route(
+            "/incidents/{id}/notifications",
+            get(incidents::notifications),
+        )
+        .route(
+            "/escalation-policies",
+            get(policies::list).post(policies::create),
+        )
+        .route(
+            "/escalation-policies/{id}",
+            get(policies::get)
+                .put(policies::replace)
+                .delete(policies::delete),
+        )
+        .route("/severity-policies", get(policies::list_severity))
+        .route("/severity-policies/{severity}", put(policies::put_severity))
+        .route(
+            "/users/{id}/contact-methods",
+            get(contacts::list_methods).post(contacts::add_method),
+        )
+        .route(
+            "/users/{id}/contact-methods/{method_id}",
+            axum::routing::delete(contacts::delete_method),
+        )
+        .route(
+            "/users/{id}/notification-rules",
+            get(contacts::list_rules).post(contacts::add_rule),
+        )
+        .route(
+            "/users/{id}/notification-rules/{rule_id}",
+            axum::routing::delete(contacts::delete_rule),
         )
         .route("/incidents/{id}/stream", get(stream::incident_stream))
         .route("/stream", get(stream::global_stream))

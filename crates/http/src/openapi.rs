@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::api::{admin, incidents};
+use crate::api::{admin, contacts, incidents, policies};
+use crate::dto_engine::*;
 use crate::error::{ErrorBody, ErrorDetail, FieldErrorDto};
 use crate::{dto::*, stream};
 use utoipa::Modify;
@@ -15,6 +16,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         incidents::acknowledge, incidents::resolve, incidents::reopen,
         incidents::assign_role, incidents::release_role, incidents::role_history,
         incidents::add_note, incidents::timeline, incidents::publish_update, incidents::updates,
+        incidents::request_update, incidents::notifications,
+        policies::list, policies::create, policies::get, policies::replace, policies::delete,
+        policies::list_severity, policies::put_severity,
+        contacts::list_methods, contacts::add_method, contacts::delete_method,
+        contacts::list_rules, contacts::add_rule, contacts::delete_rule,
         stream::incident_stream, stream::global_stream,
         admin::login, admin::change_password,
         admin::list_users, admin::create_user, admin::get_user, admin::change_user, admin::deactivate_user,
@@ -23,7 +29,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         admin::list_tokens, admin::create_token, admin::get_token, admin::revoke_token,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorDto, IncidentDto, IncidentPage, RoleDto,
-        TimelineEventDto, UpdateDto, UserDto, TeamDto, ServiceDto, TokenDto, LoginResponse)),
+        TimelineEventDto, UpdateDto, UserDto, TeamDto, ServiceDto, TokenDto, LoginResponse,
+        ReporterDto, EscalationPolicyDto, LevelDto, TargetDto, SeverityPolicyDto, StaffingDto, CadenceDto,
+        ContactMethodDto, RuleDto, UpdateRequestDto, NotificationDto)),
     modifiers(&Bearer),
     security(("bearer" = [])),
 )]

@@ -7,7 +7,7 @@ use triad_domain::incident::{Incident, PublicState, Status};
 use triad_domain::severity::Severity;
 
 const COLUMNS: &str = "id, number, title, description, severity, status, public_state, service_id, \
-    created_by, created_at, updated_at, ack_due_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by";
+    created_by, created_at, updated_at, ack_due_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, communication_gap_at, update_requests";
 
 fn from_row(row: &AnyRow) -> Result<Incident, StoreError> {
     let severity: String = row.try_get("severity")?;
@@ -32,12 +32,14 @@ fn from_row(row: &AnyRow) -> Result<Incident, StoreError> {
         acknowledged_by: row.try_get("acknowledged_by")?,
         resolved_at: row.try_get("resolved_at")?,
         resolved_by: row.try_get("resolved_by")?,
+        communication_gap_at: row.try_get("communication_gap_at")?,
+        update_requests: row.try_get("update_requests")?,
     })
 }
 
 pub async fn insert(conn: &mut Conn, i: &Incident) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO incidents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        "INSERT INTO incidents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&i.id)
@@ -56,6 +58,8 @@ pub async fn insert(conn: &mut Conn, i: &Incident) -> Result<(), StoreError> {
         .bind(&i.acknowledged_by)
         .bind(i.resolved_at)
         .bind(&i.resolved_by)
+        .bind(i.communication_gap_at)
+        .bind(i.update_requests)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -66,7 +70,7 @@ pub async fn save(conn: &mut Conn, i: &Incident) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE incidents SET title = $2, description = $3, severity = $4, status = $5, public_state = $6,
             service_id = $7, updated_at = $8, ack_due_at = $9, acknowledged_at = $10, acknowledged_by = $11,
-            resolved_at = $12, resolved_by = $13
+            resolved_at = $12, resolved_by = $13, communication_gap_at = $14, update_requests = $15
          WHERE id = $1",
     )
     .bind(&i.id)
@@ -82,6 +86,8 @@ pub async fn save(conn: &mut Conn, i: &Incident) -> Result<(), StoreError> {
     .bind(&i.acknowledged_by)
     .bind(i.resolved_at)
     .bind(&i.resolved_by)
+    .bind(i.communication_gap_at)
+    .bind(i.update_requests)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {

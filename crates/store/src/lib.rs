@@ -5,13 +5,20 @@
 //! integer epoch-millisecond timestamps, TEXT ids and JSON as TEXT. Time is always
 //! bound as a parameter; no query reads the database clock.
 
+pub mod contact;
 pub mod counter;
 pub mod error;
+pub mod escalation;
 pub mod incident;
+pub mod notification;
+pub mod obligation;
+pub mod reporter;
 pub mod role;
 pub mod service;
+pub mod severity_policy;
 pub mod team;
 pub mod timeline;
+pub mod timer;
 pub mod token;
 pub mod update;
 pub mod user;

@@ -11,11 +11,16 @@ pub struct Service {
     pub name: String,
     pub description: Option<String>,
     pub team_id: Option<String>,
+    /// The escalation policy paged for this service's incidents.
+    pub escalation_policy_id: Option<String>,
+    /// A Slack- or Mattermost-compatible incoming webhook that mirrors the timeline.
+    pub chat_webhook: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
 
-const COLUMNS: &str = "id, name, description, team_id, created_at, updated_at";
+const COLUMNS: &str =
+    "id, name, description, team_id, escalation_policy_id, chat_webhook, created_at, updated_at";
 
 fn from_row(row: &AnyRow) -> Result<Service, StoreError> {
     Ok(Service {
@@ -23,6 +28,8 @@ fn from_row(row: &AnyRow) -> Result<Service, StoreError> {
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         team_id: row.try_get("team_id")?,
+        escalation_policy_id: row.try_get("escalation_policy_id")?,
+        chat_webhook: row.try_get("chat_webhook")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -30,8 +37,8 @@ fn from_row(row: &AnyRow) -> Result<Service, StoreError> {
 
 pub async fn insert(conn: &mut Conn, s: &Service) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO services (id, name, description, team_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO services (id, name, description, team_id, created_at, updated_at, escalation_policy_id, chat_webhook)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&s.id)
     .bind(&s.name)
@@ -39,6 +46,8 @@ pub async fn insert(conn: &mut Conn, s: &Service) -> Result<(), StoreError> {
     .bind(&s.team_id)
     .bind(s.created_at)
     .bind(s.updated_at)
+    .bind(&s.escalation_policy_id)
+    .bind(&s.chat_webhook)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -46,13 +55,16 @@ pub async fn insert(conn: &mut Conn, s: &Service) -> Result<(), StoreError> {
 
 pub async fn update(conn: &mut Conn, s: &Service) -> Result<(), StoreError> {
     let done = sqlx::query(
-        "UPDATE services SET name = $2, description = $3, team_id = $4, updated_at = $5 WHERE id = $1",
+        "UPDATE services SET name = $2, description = $3, team_id = $4, updated_at = $5,
+            escalation_policy_id = $6, chat_webhook = $7 WHERE id = $1",
     )
     .bind(&s.id)
     .bind(&s.name)
     .bind(&s.description)
     .bind(&s.team_id)
     .bind(s.updated_at)
+    .bind(&s.escalation_policy_id)
+    .bind(&s.chat_webhook)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -97,4 +109,22 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
         return Err(StoreError::NotFound("service"));
     }
     Ok(())
+}
+
+/// The chat webhook of the service an incident is about, if it names one.
+pub async fn chat_webhook_of_incident(
+    conn: &mut Conn,
+    incident_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query(
+        "SELECT s.chat_webhook FROM incidents i JOIN services s ON s.id = i.service_id
+         WHERE i.id = $1",
+    )
+    .bind(incident_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some(r) => r.try_get(0)?,
+        None => None,
+    })
 }

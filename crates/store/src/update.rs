@@ -6,7 +6,8 @@ use sqlx::any::AnyRow;
 use triad_domain::incident::PublicState;
 use triad_domain::update::{Audience, StatusUpdate};
 
-const COLUMNS: &str = "id, incident_id, audience, state, message, author_id, published_at";
+const COLUMNS: &str =
+    "id, incident_id, audience, state, message, author_id, published_at, due_at, late_by_ms";
 
 fn from_row(row: &AnyRow) -> Result<StatusUpdate, StoreError> {
     let audience: String = row.try_get("audience")?;
@@ -21,13 +22,15 @@ fn from_row(row: &AnyRow) -> Result<StatusUpdate, StoreError> {
         message: row.try_get("message")?,
         author_id: row.try_get("author_id")?,
         published_at: row.try_get("published_at")?,
+        due_at: row.try_get("due_at")?,
+        late_by_ms: row.try_get("late_by_ms")?,
     })
 }
 
 pub async fn insert(conn: &mut Conn, u: &StatusUpdate) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO status_updates (id, incident_id, audience, state, message, author_id, published_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO status_updates (id, incident_id, audience, state, message, author_id, published_at, due_at, late_by_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&u.id)
     .bind(&u.incident_id)
@@ -36,6 +39,8 @@ pub async fn insert(conn: &mut Conn, u: &StatusUpdate) -> Result<(), StoreError>
     .bind(&u.message)
     .bind(&u.author_id)
     .bind(u.published_at)
+    .bind(u.due_at)
+    .bind(u.late_by_ms)
     .execute(&mut *conn)
     .await?;
     Ok(())

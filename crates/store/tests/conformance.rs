@@ -65,6 +65,8 @@ fn an_incident(number: i64, severity: Severity, status: Status) -> Incident {
         acknowledged_by: None,
         resolved_at: (status == Status::Resolved).then_some(number * 10 + 5),
         resolved_by: None,
+        communication_gap_at: None,
+        update_requests: 0,
     }
 }
 
@@ -267,6 +269,8 @@ both_backends!(teams_services_and_references, |db: TestDb| async move {
         name: "ingest".into(),
         description: Some("kafka".into()),
         team_id: Some(t.id.clone()),
+        escalation_policy_id: None,
+        chat_webhook: None,
         created_at: 2,
         updated_at: 2,
     };
@@ -519,6 +523,8 @@ both_backends!(incidents_roles_timeline_updates, |db: TestDb| async move {
                 message: format!("m{n}"),
                 author_id: Some(bo.clone()),
                 published_at: 700 + n,
+                due_at: Some(650),
+                late_by_ms: Some(50 + n),
             },
         )
         .await

@@ -2,9 +2,11 @@
 //! real HTTP driven by a `ManualClock`, and helpers to make users and call the API.
 
 mod db;
+mod recorder;
 
 pub use db::{TestDb, postgres_url};
-pub use triad_app::clock::ManualClock;
+pub use recorder::{Recorder, Sent};
+pub use triad_app::clock::{Clock, ManualClock};
 
 use reqwest::Method;
 use serde_json::Value;
@@ -52,6 +54,10 @@ pub struct TestApp {
     pub base: String,
     pub app: App,
     pub clock: ManualClock,
+    /// The engine, driven by the test: call [`TestApp::tick`] after moving the clock.
+    pub engine: triad_engine::Engine,
+    /// Every message the engine delivered (unless the test installed other channels).
+    pub recorder: Recorder,
     pub admin_token: String,
     pub http: reqwest::Client,
     shutdown: CancellationToken,
@@ -61,13 +67,27 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: TestDb) -> TestApp {
+        Self::spawn_with(db, AppConfig::default(), None).await
+    }
+
+    /// Like [`TestApp::spawn`], with a configuration and, optionally, real channels
+    /// instead of the recorder.
+    pub async fn spawn_with(
+        db: TestDb,
+        config: AppConfig,
+        notifier: Option<Arc<dyn triad_notify::Notifier>>,
+    ) -> TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let store = Store::connect(&db.url).await.expect("connect");
         store.migrate().await.expect("migrate");
         let clock = ManualClock::new(T0);
-        let app = App::new(store, Arc::new(clock.clone()), AppConfig::default())
+        let app = App::new(store, Arc::new(clock.clone()), config)
             .await
             .expect("app");
+        let recorder = Recorder::new();
+        let notifier = notifier.unwrap_or_else(|| Arc::new(recorder.clone()));
+        let engine =
+            triad_engine::Engine::new(app.clone(), notifier, std::time::Duration::from_secs(1));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -79,6 +99,8 @@ impl TestApp {
             base,
             app,
             clock,
+            engine,
+            recorder,
             admin_token: String::new(),
             http: reqwest::Client::new(),
             shutdown,
@@ -88,6 +110,20 @@ impl TestApp {
         let (_, token) = t.user("admin@example.com", "Ada Admin", "admin").await;
         t.admin_token = token;
         t
+    }
+
+    /// Runs one engine pass at the clock's current time.
+    pub async fn tick(&self) -> triad_engine::TickReport {
+        self.engine
+            .tick(self.clock.now())
+            .await
+            .expect("engine pass")
+    }
+
+    /// Moves the clock forward by `seconds`, then runs one engine pass.
+    pub async fn advance(&self, seconds: i64) -> triad_engine::TickReport {
+        self.clock.advance_secs(seconds);
+        self.tick().await
     }
 
     /// Creates a user with a system role; returns their id and an API token.

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use triad_app::delivery::DeliveryConfig;
 use triad_domain::policy::{SeverityPolicies, SeverityPolicy};
 use triad_domain::severity::Severity;
+use triad_notify::router::NotifyConfig;
 use triad_store::DatabaseUrl;
 
 /// Keys that may come from the environment as `TRIAD_<KEY>`.
@@ -37,6 +39,19 @@ pub struct Config {
     /// Per-severity overrides of the policy defaults.
     #[serde(default)]
     pub severity: BTreeMap<Severity, SeverityPolicy>,
+    /// Outbox delivery: retries, backoff, rate limit, default chat mirror.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    /// Channels: SMTP, SMS/voice provider, HTTP timeout.
+    #[serde(default)]
+    pub notify: NotifyConfig,
+    /// How often the engine looks for work committed by other nodes, in milliseconds.
+    #[serde(default = "default_engine_poll_ms")]
+    pub engine_poll_ms: u64,
+}
+
+fn default_engine_poll_ms() -> u64 {
+    1000
 }
 
 impl Default for Config {
@@ -48,6 +63,9 @@ impl Default for Config {
             log_level: "info,sqlx::postgres::notice=warn".into(),
             bootstrap_admin_email: "admin@triad.local".into(),
             severity: BTreeMap::new(),
+            delivery: DeliveryConfig::default(),
+            notify: NotifyConfig::default(),
+            engine_poll_ms: default_engine_poll_ms(),
         }
     }
 }
@@ -95,6 +113,28 @@ impl Config {
             .with_context(|| format!("log_level: {:?} is not a valid filter", self.log_level))?;
         triad_domain::validate::Email::parse(&self.bootstrap_admin_email)
             .map_err(|e| anyhow::anyhow!("bootstrap_admin_email: {e}"))?;
+        triad_notify::router::Channels::from_config(&self.notify)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if self.delivery.max_attempts == 0 {
+            bail!("delivery.max_attempts: must be at least 1");
+        }
+        if self.delivery.backoff_base_seconds == 0
+            || self.delivery.backoff_max_seconds < self.delivery.backoff_base_seconds
+        {
+            bail!(
+                "delivery.backoff_base_seconds: must be above 0 and at most delivery.backoff_max_seconds"
+            );
+        }
+        if self.delivery.rate_limit_per_minute == 0 {
+            bail!("delivery.rate_limit_per_minute: must be at least 1");
+        }
+        if let Some(url) = &self.delivery.chat_webhook {
+            triad_app::contact::check_url(url)
+                .map_err(|e| anyhow::anyhow!("delivery.chat_webhook: {e}"))?;
+        }
+        if !(50..=60_000).contains(&self.engine_poll_ms) {
+            bail!("engine_poll_ms: must be between 50 and 60000");
+        }
         for (sev, p) in &self.severity {
             if p.ack_deadline_seconds == 0 {
                 bail!("severity.{sev}.ack_deadline_seconds: must be above 0");
@@ -134,6 +174,14 @@ impl Config {
     pub fn redacted_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
         shown.database_url = self.database()?.redacted();
+        if let Some(smtp) = shown.notify.smtp.as_mut()
+            && smtp.password.is_some()
+        {
+            smtp.password = Some("<redacted>".into());
+        }
+        if let Some(p) = shown.notify.provider.as_mut() {
+            p.auth_token = "<redacted>".into();
+        }
         #[derive(Serialize)]
         struct Effective<'a> {
             #[serde(flatten)]

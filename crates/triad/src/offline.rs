@@ -22,6 +22,7 @@ pub async fn open(config: &Config) -> anyhow::Result<App> {
         Arc::new(SystemClock),
         AppConfig {
             policies: config.policies(),
+            delivery: config.delivery.clone(),
         },
     )
     .await

@@ -55,6 +55,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(%local, "listening");
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(terminate, interrupt, shutdown.clone()));
+    let channels = triad_notify::router::Channels::from_config(&config.notify)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let engine = triad_engine::Engine::new(
+        app.clone(),
+        std::sync::Arc::new(channels),
+        std::time::Duration::from_millis(config.engine_poll_ms),
+    );
+    let engine_task = tokio::spawn(engine.run(shutdown.clone()));
     let state = triad_http::AppState::new(app.clone(), shutdown.clone());
     let server = triad_http::serve(listener, state);
     let deadline = async {
@@ -67,6 +75,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             seconds = SHUTDOWN_GRACE.as_secs(),
             "requests still in flight after the grace period; stopping anyway"
         ),
+    }
+    // The engine finishes its pass (deliveries in flight are completed and recorded).
+    shutdown.cancel();
+    if tokio::time::timeout(SHUTDOWN_GRACE, engine_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the engine was still delivering after the grace period; stopping anyway");
     }
     app.store().close().await;
     tracing::info!("stopped");

@@ -214,6 +214,8 @@ both_backends!(whole_flow_over_http, |db: TestDb| async move {
         .to_string();
     let want = vec![
         ("incident_declared", resp_id.as_str()),
+        // No escalation policy applies: the engine says so on the timeline.
+        ("paged", "-"),
         ("acknowledged", resp_id.as_str()),
         ("role_assigned", resp_id.as_str()),
         ("role_assigned", admin_id.as_str()),
@@ -225,12 +227,14 @@ both_backends!(whole_flow_over_http, |db: TestDb| async move {
         ("update_published", coord2_id.as_str()),
         ("update_published", coord2_id.as_str()),
         ("resolved", resp_id.as_str()),
+        // The engine tells the team that it is resolved.
+        ("reporter_notified", "-"),
     ];
     assert_eq!(got, want);
     assert_eq!(events[0]["data"]["ack_due_at"], "2026-01-01T00:05:00Z");
     let times: Vec<&str> = events.iter().map(|e| e["at"].as_str().unwrap()).collect();
     assert_eq!(times[0], "2026-01-01T00:00:00Z");
-    assert_eq!(times[11], "2026-01-01T00:10:00Z");
+    assert_eq!(times[12], "2026-01-01T00:10:00Z");
     assert!(
         times.windows(2).all(|w| w[0] <= w[1]),
         "in time order: {times:?}"
@@ -316,8 +320,10 @@ both_backends!(reconnect_with_last_event_id, |db: TestDb| async move {
     let (_, path) = t.declare(&tok, "x", "SEV3").await;
     let stream_path = format!("{path}/stream");
     let mut first = Sse::open(&t, &stream_path, &tok, Some(0)).await;
-    let (declared, kind, _) = first.next().await;
+    let (_, kind, _) = first.next().await;
     assert_eq!(kind, "incident_declared");
+    let (declared, kind, _) = first.next().await;
+    assert_eq!(kind, "paged");
     for i in 0..3 {
         t.post(
             &format!("{path}/notes"),

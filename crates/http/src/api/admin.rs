@@ -189,6 +189,8 @@ fn service_input(r: ServiceRequest) -> ServiceInput {
         name: r.name,
         description: r.description,
         team: r.team,
+        escalation_policy: r.escalation_policy,
+        chat_webhook: r.chat_webhook,
     }
 }
 

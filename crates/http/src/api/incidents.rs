@@ -3,13 +3,14 @@
 
 use crate::AppState;
 use crate::dto::*;
+use crate::dto_engine::*;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use triad_app::incident::{Change, Declare, ListQuery};
+use triad_app::incident::{Change, Declare, ListQuery, ReporterInput};
 use triad_app::role::Assign;
 use triad_app::update::Publish;
 use triad_domain::incident::Transition;
@@ -40,9 +41,28 @@ pub async fn declare(
         severity: r.severity,
         description: r.description,
         service: r.service,
+        reporter: r.reporter.map(|r| ReporterInput {
+            name: r.name,
+            email: r.email,
+            webhook: r.webhook,
+            webhook_secret: r.webhook_secret,
+            user: r.user,
+        }),
     };
     let view = s.app.declare(&actor, input).await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
+    let secrets: Vec<Option<String>> = view
+        .reporters
+        .iter()
+        .map(|r| r.webhook_secret.clone())
+        .collect();
+    let mut dto = IncidentDto::from(view);
+    // The one response that shows a reporter webhook's secret.
+    if let Some(list) = dto.reporters.as_mut() {
+        for (r, secret) in list.iter_mut().zip(secrets) {
+            r.webhook_secret = secret;
+        }
+    }
+    Ok((StatusCode::CREATED, Json(dto)))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListParams),
@@ -264,4 +284,32 @@ pub async fn updates(
 ) -> ApiResult<Json<Vec<UpdateDto>>> {
     let updates = s.app.updates(&actor, &id, p.audience.as_deref()).await?;
     Ok(Json(updates.iter().map(UpdateDto::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/update-requests", tag = "incidents", request_body = UpdateRequestRequest,
+    params(("id" = String, Path, description = "incident number or id")),
+    responses((status = 202, body = UpdateRequestDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn request_update(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(r): ApiJson<UpdateRequestRequest>,
+) -> ApiResult<(StatusCode, Json<UpdateRequestDto>)> {
+    let outcome = s
+        .app
+        .request_update(&actor, &id, r.message.as_deref())
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(outcome.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/notifications", tag = "incidents",
+    params(("id" = String, Path, description = "incident number or id")),
+    responses((status = 200, body = Vec<NotificationDto>), (status = 404, body = ErrorBody)))]
+pub async fn notifications(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<NotificationDto>>> {
+    let list = s.app.notifications(&actor, &id).await?;
+    Ok(Json(list.iter().map(NotificationDto::from).collect()))
 }

@@ -1,0 +1,190 @@
+//! The engine's runtime: fires due timers and delivers the outbox. [`Engine::tick`] does
+//! one full pass at an explicit `now` (tests call it after advancing a `ManualClock`);
+//! [`Engine::run`] loops, waking on this process's commits, at the earliest due timer or
+//! notification, and on a poll for work committed by other nodes.
+
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use triad_app::delivery::{Attempt, Batch};
+use triad_app::{App, AppResult};
+use triad_notify::{Channel, Message, Notifier, Outcome};
+use triad_store::notification::Notification;
+
+/// Timers fired per read; deliveries claimed per read; sends in flight at once.
+const TIMER_BATCH: u32 = 500;
+const DELIVERY_BATCH: u32 = 200;
+const CONCURRENT_SENDS: usize = 16;
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickReport {
+    pub timers_fired: usize,
+    /// For each timer fired: how late it fired (ms after its due time, by the app clock).
+    pub lateness_ms: Vec<i64>,
+    pub delivered: usize,
+    pub retried: usize,
+    pub rejected: usize,
+}
+
+/// The engine of one node.
+#[derive(Clone)]
+pub struct Engine {
+    app: App,
+    notifier: Arc<dyn Notifier>,
+    poll: Duration,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("poll", &self.poll).finish()
+    }
+}
+
+impl Engine {
+    /// `poll` bounds how long work committed by another node can wait.
+    pub fn new(app: App, notifier: Arc<dyn Notifier>, poll: Duration) -> Engine {
+        Engine {
+            app,
+            notifier,
+            poll,
+        }
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// One pass at `now`: fire every due timer, then deliver every due notification
+    /// (including the ones those timers just wrote). Errors of single timers or
+    /// deliveries are logged and left for the next pass; they never stop the pass.
+    pub async fn tick(&self, now: i64) -> AppResult<TickReport> {
+        let mut report = TickReport::default();
+        loop {
+            let due = self.app.due_timers(now, TIMER_BATCH).await?;
+            let mut fired_any = false;
+            for t in &due {
+                match self.app.fire_timer(t).await {
+                    Ok(true) => {
+                        fired_any = true;
+                        report.timers_fired += 1;
+                        report.lateness_ms.push(self.app.now() - t.due_at);
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(kind = %t.kind, subject = %t.subject, error = %e, "timer failed; it will be retried");
+                    }
+                }
+            }
+            if due.len() < TIMER_BATCH as usize || !fired_any {
+                break;
+            }
+        }
+        loop {
+            let batches = self.app.claim_deliveries(now, DELIVERY_BATCH).await?;
+            if batches.is_empty() {
+                break;
+            }
+            let results: Vec<(Batch, Attempt)> = futures::stream::iter(batches)
+                .map(|b| async move {
+                    let attempt = self.send(&b).await;
+                    (b, attempt)
+                })
+                .buffer_unordered(CONCURRENT_SENDS)
+                .collect()
+                .await;
+            for (batch, attempt) in results {
+                match &attempt {
+                    Attempt::Delivered { .. } => report.delivered += batch.items.len(),
+                    Attempt::Retry { .. } => report.retried += batch.items.len(),
+                    Attempt::Rejected { .. } => report.rejected += batch.items.len(),
+                }
+                if let Err(e) = self.app.record_delivery(&batch, &attempt).await {
+                    tracing::error!(error = %e, "could not record a delivery; its lease will run out and it will be retried");
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn send(&self, batch: &Batch) -> Attempt {
+        let Some(message) = to_message(&batch.items) else {
+            return Attempt::Rejected {
+                error: format!("unknown channel {:?}", batch.items[0].channel),
+            };
+        };
+        match self.notifier.send(&message, self.app.now()).await {
+            Outcome::Delivered { detail } => Attempt::Delivered { detail },
+            Outcome::Retry { error, retry_after } => Attempt::Retry {
+                error,
+                retry_after_ms: retry_after.map(|d| d.as_millis() as i64),
+            },
+            Outcome::Rejected { error } => Attempt::Rejected { error },
+        }
+    }
+
+    /// Runs passes until `shutdown` is cancelled. A pass in progress finishes first, so
+    /// deliveries in flight are completed and recorded.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            let now = self.app.now();
+            if let Err(e) = self.tick(now).await {
+                tracing::error!(error = %e, "engine pass failed; retrying");
+            }
+            let wait = match self.app.next_work_at().await {
+                Ok(Some(at)) => {
+                    let ms = (at - self.app.now()).clamp(0, self.poll.as_millis() as i64);
+                    Duration::from_millis(ms as u64)
+                }
+                Ok(None) => self.poll,
+                Err(e) => {
+                    tracing::error!(error = %e, "engine cannot read its next work");
+                    self.poll
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.app.work_signalled() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        tracing::info!("engine stopped");
+    }
+}
+
+/// The message for a batch: one notification as it is, several to one destination
+/// combined into one message.
+pub fn to_message(items: &[Notification]) -> Option<Message> {
+    let first = items.first()?;
+    let channel = Channel::parse(&first.channel)?;
+    let mut m = Message {
+        notification_id: first.id.clone(),
+        idempotency_key: first.idempotency_key.clone(),
+        channel,
+        address: first.address.clone(),
+        recipient_name: Some(first.recipient.clone()),
+        subject: first.subject.clone(),
+        text: first.body.clone(),
+        event: first.event.clone(),
+        secret: first.secret.clone(),
+        created_at: first.created_at,
+    };
+    if items.len() > 1 {
+        m.subject = format!(
+            "{} notifications from Triad: {}",
+            items.len(),
+            first.subject
+        );
+        m.text = items
+            .iter()
+            .map(|n| format!("• {}\n{}", n.subject, n.body))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        m.event = serde_json::json!({
+            "type": "batch",
+            "items": items.iter().map(|n| n.event.clone()).collect::<Vec<_>>(),
+        });
+    }
+    Some(m)
+}
