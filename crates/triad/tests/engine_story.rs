@@ -201,7 +201,7 @@ both_backends!(the_article_replayed, |db: TestDb| async move {
                 json!({"role": role, "user": user}),
             )
             .await;
-        assert_eq!(st, 201);
+        assert_eq!(st, 200);
     }
     t.post(
         &format!("{path}/notes"),
