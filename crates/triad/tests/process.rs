@@ -450,3 +450,150 @@ both_backends!(
         }
     }
 );
+
+/// How many events of `kind` each incident's timeline holds, read from the database.
+async fn count_events(store: &triad_store::Store, kind: &str) -> Vec<i64> {
+    use sqlx::Row;
+    let mut conn = store.read().await.unwrap();
+    sqlx::query(
+        "SELECT i.number, (SELECT COUNT(*) FROM timeline_events e WHERE e.incident_id = i.id AND e.kind = $1)
+         FROM incidents i ORDER BY i.number",
+    )
+    .bind(kind)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.try_get::<i64, _>(1).unwrap())
+    .collect()
+}
+
+/// Polls the database (not a timer) until `done` holds, for at most 60 s.
+async fn until(store: &triad_store::Store, what: &str, done: impl Fn(&[i64]) -> bool) {
+    for _ in 0..600 {
+        if done(&count_events(store, what).await) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{what}: not reached in 60 s: {:?}",
+        count_events(store, what).await
+    );
+}
+
+// Timers are rows: a server killed with timers pending, restarted after they fell due
+// (the downtime is simulated by moving every due time an hour back), fires each exactly
+// once — even when it is killed again in the middle of firing them.
+both_backends!(
+    sigkill_with_pending_timers_fires_each_once,
+    |db: TestDb| async move {
+        const N: usize = 40;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let url = db.url_string();
+        offline(
+            &url,
+            &[
+                "user",
+                "add",
+                "--email",
+                "boss@example.com",
+                "--name",
+                "Boss",
+                "--role",
+                "admin",
+            ],
+        );
+        let out = offline(
+            &url,
+            &[
+                "token",
+                "create",
+                "--email",
+                "boss@example.com",
+                "--name",
+                "ci",
+            ],
+        );
+        let token = out.lines().last().unwrap().trim().to_string();
+        let http = reqwest::Client::new();
+        let mut server = start_server(&url);
+        let (_, me) = get_json(&http, &format!("{}/api/v1/users/me", server.base), &token).await;
+        let post = |path: &str, body: Value| {
+            http.post(format!("{}/api/v1{path}", server.base))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+        };
+        let level = json!({"delay_seconds": 600, "targets": [{"type": "user", "id": me["id"]}]});
+        let r = post(
+            "/escalation-policies",
+            json!({"name": "p", "levels": [level, level]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 201);
+        let r = post("/services", json!({"name": "s", "escalation_policy": "p"}))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        for i in 0..N {
+            let r = post(
+                "/incidents",
+                json!({"title": format!("t{i}"), "severity": "SEV3", "service": "s"}),
+            )
+            .await
+            .unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        server.child.kill().unwrap(); // SIGKILL with 2 timers per incident pending
+        server.child.wait().unwrap();
+
+        let store = triad_store::Store::connect(&db.url).await.unwrap();
+        let shift = |store: &triad_store::Store| {
+            let store = store.clone();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                sqlx::query("UPDATE timers SET due_at = due_at - 3600000")
+                    .execute(&mut *tx.conn())
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        assert_eq!(
+            triad_store::timer::count(&mut store.read().await.unwrap())
+                .await
+                .unwrap(),
+            2 * N as i64
+        );
+        shift(&store).await;
+
+        // Killed again as soon as the restarted engine has fired some of them.
+        let mut again = start_server(&url);
+        until(&store, "ack_overdue", |c| c.iter().any(|n| *n > 0)).await;
+        again.child.kill().unwrap();
+        again.child.wait().unwrap();
+
+        let mut last = start_server(&url);
+        until(&store, "ack_overdue", |c| {
+            c.len() == N && c.iter().all(|n| *n >= 1)
+        })
+        .await;
+        // Level 2 pages once per incident; level 1 paged at declaration.
+        until(&store, "paged", |c| c.iter().all(|n| *n >= 2)).await;
+        assert_eq!(count_events(&store, "ack_overdue").await, vec![1; N]);
+        assert_eq!(count_events(&store, "paged").await, vec![2; N]);
+        // What is left is each escalation's next step, ten minutes out.
+        let mut conn = store.read().await.unwrap();
+        assert_eq!(
+            triad_store::timer::count(&mut conn).await.unwrap(),
+            N as i64
+        );
+        drop(conn);
+        let status = sigterm(&mut last);
+        assert!(status.success());
+        store.close().await;
+        drop(db);
+    }
+);
