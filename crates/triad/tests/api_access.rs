@@ -98,6 +98,19 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
         .await;
         let admin_token_id = made("/api/v1/tokens", json!({"name": format!("probe-{role}")})).await;
         let (_, stream_incident) = t.declare(&admin, "streamed", "SEV4").await;
+        let level = json!([{"delay_seconds": 60, "targets": [{"type": "user", "id": helper_id}]}]);
+        let policy = made(
+            "/api/v1/escalation-policies",
+            json!({"name": format!("keep-{role}"), "levels": level}),
+        )
+        .await;
+        let doomed_policy = made(
+            "/api/v1/escalation-policies",
+            json!({"name": format!("doomed-{role}"), "levels": level}),
+        )
+        .await;
+        let severity = json!({"ack_deadline_seconds": 14400,
+            "staffing": {"required": ["responder"], "distinct": false}});
         let cases: Vec<(Method, String, Option<Value>, Need, u16)> = vec![
             (
                 Method::GET,
@@ -353,6 +366,118 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
                 Need::Admin,
                 200,
             ),
+            (
+                Method::GET,
+                "/api/v1/escalation-policies".into(),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::POST,
+                "/api/v1/escalation-policies".into(),
+                Some(json!({"name": format!("new-{role}"), "levels": level})),
+                Need::Admin,
+                201,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/escalation-policies/{policy}"),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/escalation-policies/{policy}"),
+                Some(json!({"name": format!("keep-{role}"), "levels": level, "repeat": 1})),
+                Need::Admin,
+                200,
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/escalation-policies/{doomed_policy}"),
+                None,
+                Need::Admin,
+                204,
+            ),
+            (
+                Method::GET,
+                "/api/v1/severity-policies".into(),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::PUT,
+                "/api/v1/severity-policies/SEV4".into(),
+                Some(severity.clone()),
+                Need::Admin,
+                200,
+            ),
+            (
+                Method::POST,
+                "/api/v1/users/me/contact-methods".into(),
+                Some(json!({"type": "email", "address": "me@example.com"})),
+                Need::AnyUser,
+                201,
+            ),
+            (
+                Method::GET,
+                "/api/v1/users/me/contact-methods".into(),
+                None,
+                Need::AnyUser,
+                200,
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/users/{victim}/contact-methods"),
+                Some(json!({"type": "sms", "address": "+4915112345678"})),
+                Need::Admin,
+                201,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/users/{victim}/notification-rules"),
+                None,
+                Need::Admin,
+                200,
+            ),
+            (
+                Method::POST,
+                "/api/v1/users/me/notification-rules".into(),
+                Some(json!({"contact_method_id": "none-such"})),
+                Need::AnyUser,
+                422,
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/users/me/contact-methods/none-such".into(),
+                None,
+                Need::AnyUser,
+                404,
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/users/me/notification-rules/none-such".into(),
+                None,
+                Need::AnyUser,
+                404,
+            ),
+            (
+                Method::POST,
+                format!("{}/update-requests", new_incident("").await),
+                None,
+                Need::Read,
+                202,
+            ),
+            (
+                Method::GET,
+                format!("{}/notifications", new_incident("").await),
+                None,
+                Need::Read,
+                200,
+            ),
         ];
         per_caller = cases.len();
         for (method, path, body, need, ok) in cases {
@@ -394,7 +519,7 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
             checked += 1;
         }
     }
-    assert_eq!(per_caller, 39, "every route of the API is in the table");
+    assert_eq!(per_caller, 55, "every route of the API is in the table");
     assert_eq!(checked, per_caller * tokens.len());
     t.stop().await;
 });
