@@ -153,7 +153,7 @@ impl App {
                 ("first_after_ack_seconds", c.first_after_ack_seconds),
                 ("every_seconds", c.every_seconds),
             ] {
-                if value < 60 || value > MAX_SECONDS {
+                if !(60..=MAX_SECONDS).contains(&value) {
                     v.push(
                         &format!("cadence.{}.{field}", a.as_str()),
                         format!("must be between 60 and {MAX_SECONDS}"),
