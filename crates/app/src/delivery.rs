@@ -205,6 +205,18 @@ impl App {
         Ok(outbox::list(&mut conn, &incident.id).await?)
     }
 
+    /// The engine's backlog for `/metrics`: pending timers, how far behind the most
+    /// overdue timer is (ms, 0 when none is due), and notifications per status.
+    pub async fn engine_gauges(&self) -> AppResult<(i64, i64, Vec<(String, i64)>)> {
+        let mut conn = self.store().read().await?;
+        let timers = triad_store::timer::count(&mut conn).await?;
+        let behind = triad_store::timer::next_due(&mut conn)
+            .await?
+            .map_or(0, |due| (self.now() - due).max(0));
+        let by_status = outbox::count_by_status(&mut conn).await?;
+        Ok((timers, behind, by_status))
+    }
+
     /// The earliest moment the engine has work: a timer or a notification falls due.
     pub async fn next_work_at(&self) -> AppResult<Option<Millis>> {
         let mut conn = self.store().read().await?;

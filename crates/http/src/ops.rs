@@ -172,6 +172,36 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
                 let _ = writeln!(out, "triad_incidents{{status=\"{status}\"}} {n}");
             }
             let _ = writeln!(out, "triad_database_up 1");
+            if let Ok((timers, behind, by_status)) = s.app.engine_gauges().await {
+                let _ = writeln!(
+                    out,
+                    "# HELP triad_timers_pending Engine timers not yet fired."
+                );
+                let _ = writeln!(out, "# TYPE triad_timers_pending gauge");
+                let _ = writeln!(out, "triad_timers_pending {timers}");
+                let _ = writeln!(
+                    out,
+                    "# HELP triad_timer_backlog_seconds How far past its due time the oldest unfired timer is."
+                );
+                let _ = writeln!(out, "# TYPE triad_timer_backlog_seconds gauge");
+                let _ = writeln!(
+                    out,
+                    "triad_timer_backlog_seconds {}",
+                    behind as f64 / 1000.0
+                );
+                let _ = writeln!(
+                    out,
+                    "# HELP triad_notifications Notifications by delivery status."
+                );
+                let _ = writeln!(out, "# TYPE triad_notifications gauge");
+                for status in ["pending", "failed", "sent", "dead", "cancelled"] {
+                    let n = by_status
+                        .iter()
+                        .find(|(s, _)| s == status)
+                        .map_or(0, |(_, n)| *n);
+                    let _ = writeln!(out, "triad_notifications{{status=\"{status}\"}} {n}");
+                }
+            }
         }
         Err(e) => {
             tracing::warn!(error = %e, "metrics cannot count incidents");

@@ -243,3 +243,14 @@ pub async fn cancel_by_key_prefix(
     .await?
     .rows_affected())
 }
+
+/// How many notifications are in each status (for `/metrics`).
+pub async fn count_by_status(conn: &mut Conn) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows =
+        sqlx::query("SELECT status, COUNT(*) FROM notifications GROUP BY status ORDER BY status")
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}

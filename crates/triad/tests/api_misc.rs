@@ -98,6 +98,16 @@ both_backends!(pagination_login_and_ops, |db: TestDb| async move {
         "{metrics}"
     );
     assert!(metrics.contains("triad_incidents{status=\"triggered\"} 4"));
+    // Each open incident waits on its acknowledgement deadline; none is late yet.
+    assert!(metrics.contains("triad_timers_pending 4"), "{metrics}");
+    assert!(
+        metrics.contains("triad_timer_backlog_seconds 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("triad_notifications{status=\"dead\"} 0"),
+        "{metrics}"
+    );
     assert!(metrics.contains(
         "triad_http_requests_total{method=\"GET\",route=\"/api/v1/incidents\",status=\"200\"}"
     ));
