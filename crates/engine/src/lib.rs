@@ -16,6 +16,8 @@ use triad_store::notification::Notification;
 const TIMER_BATCH: u32 = 500;
 const DELIVERY_BATCH: u32 = 200;
 const CONCURRENT_SENDS: usize = 16;
+/// The shortest pause between passes, so a clock step cannot make the loop spin.
+const MIN_WAIT_MS: i64 = 5;
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,6 +28,8 @@ pub struct TickReport {
     pub delivered: usize,
     pub retried: usize,
     pub rejected: usize,
+    /// Timers or deliveries that failed with an error (left for a later pass).
+    pub errors: usize,
 }
 
 /// The engine of one node.
@@ -73,6 +77,7 @@ impl Engine {
                     }
                     Ok(false) => {}
                     Err(e) => {
+                        report.errors += 1;
                         tracing::error!(kind = %t.kind, subject = %t.subject, error = %e, "timer failed; it will be retried");
                     }
                 }
@@ -101,6 +106,7 @@ impl Engine {
                     Attempt::Rejected { .. } => report.rejected += batch.items.len(),
                 }
                 if let Err(e) = self.app.record_delivery(&batch, &attempt).await {
+                    report.errors += 1;
                     tracing::error!(error = %e, "could not record a delivery; its lease will run out and it will be retried");
                 }
             }
@@ -129,12 +135,19 @@ impl Engine {
     pub async fn run(self, shutdown: CancellationToken) {
         loop {
             let now = self.app.now();
-            if let Err(e) = self.tick(now).await {
-                tracing::error!(error = %e, "engine pass failed; retrying");
-            }
+            // After a failure, wait a full poll before trying again rather than spinning
+            // on a timer or delivery that keeps failing.
+            let failed = match self.tick(now).await {
+                Ok(report) => report.errors > 0,
+                Err(e) => {
+                    tracing::error!(error = %e, "engine pass failed; retrying");
+                    true
+                }
+            };
             let wait = match self.app.next_work_at().await {
+                _ if failed => self.poll,
                 Ok(Some(at)) => {
-                    let ms = (at - self.app.now()).clamp(0, self.poll.as_millis() as i64);
+                    let ms = (at - self.app.now()).clamp(MIN_WAIT_MS, self.poll.as_millis() as i64);
                     Duration::from_millis(ms as u64)
                 }
                 Ok(None) => self.poll,

@@ -216,10 +216,13 @@ pub async fn sent_since(
     .try_get(0)?)
 }
 
-/// When the next notification is due (ignoring leases).
+/// When the next notification can be claimed: its next attempt, or the end of the lease
+/// another worker holds on it.
 pub async fn next_due(conn: &mut Conn) -> Result<Option<Millis>, StoreError> {
     Ok(sqlx::query(
-        "SELECT MIN(next_attempt_at) FROM notifications WHERE status IN ('pending', 'failed')",
+        "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at
+                         THEN lease_until ELSE next_attempt_at END)
+         FROM notifications WHERE status IN ('pending', 'failed')",
     )
     .fetch_one(&mut *conn)
     .await?
