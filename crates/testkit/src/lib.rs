@@ -3,9 +3,13 @@
 
 mod db;
 mod recorder;
+mod sink;
+mod smtp;
 
 pub use db::{TestDb, postgres_url};
 pub use recorder::{Recorder, Sent};
+pub use sink::{Answer, Hit, Sink, reply};
+pub use smtp::{SmtpServer, python_with};
 pub use triad_app::clock::{Clock, ManualClock};
 
 use reqwest::Method;

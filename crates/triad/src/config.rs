@@ -286,4 +286,57 @@ mod tests {
         assert!(!shown.contains("hunter2"));
         assert!(shown.contains("postgres://u:***@db/triad"));
     }
+
+    #[test]
+    fn engine_and_channel_settings_load_validate_and_redact() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "n.toml",
+                r#"
+engine_poll_ms = 250
+[delivery]
+max_attempts = 5
+chat_webhook = "https://chat.example.com/hooks/x"
+[notify.smtp]
+host = "mail.example.com"
+from = "Triad <triad@example.com>"
+username = "triad"
+password = "smtp-hunter2"
+[notify.provider]
+account_sid = "AC123"
+auth_token = "twilio-hunter2"
+from = "+15005550006"
+"#,
+            )?;
+            let c = Config::load(Some(Path::new("n.toml")), FlagOverrides::default()).unwrap();
+            assert_eq!((c.engine_poll_ms, c.delivery.max_attempts), (250, 5));
+            assert_eq!(
+                c.delivery.backoff_base_seconds, 10,
+                "defaults fill the rest"
+            );
+            let shown = c.redacted_toml().unwrap();
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("mail.example.com"));
+            for (name, bad, key) in [
+                (
+                    "a.toml",
+                    "[delivery]\nmax_attempts = 0\n",
+                    "delivery.max_attempts",
+                ),
+                (
+                    "b.toml",
+                    "[delivery]\nchat_webhook = \"nope\"\n",
+                    "delivery.chat_webhook",
+                ),
+                ("c.toml", "engine_poll_ms = 1\n", "engine_poll_ms"),
+                ("d.toml", "[notify.smtp]\nhost = \"m\"\n", "notify.smtp"),
+                ("e.toml", "[delivery]\nretries = 3\n", "retries"),
+            ] {
+                jail.create_file(name, bad)?;
+                let e = Config::load(Some(Path::new(name)), FlagOverrides::default()).unwrap_err();
+                assert!(e.to_string().contains(key), "{name}: {e}");
+            }
+            Ok(())
+        });
+    }
 }
