@@ -184,8 +184,7 @@ impl App {
                     "error": n.last_error,
                     "next_attempt_at": (n.status == "failed").then(|| crate::rfc3339(n.next_attempt_at)),
                 });
-                let event = self.event(&Actor::System, incident_id, kind, body, data);
-                d.append(event).await?;
+                d.system_event(incident_id, kind, body, data).await?;
             }
             if n.status == "failed" {
                 d.wake_engine();

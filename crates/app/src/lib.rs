@@ -176,6 +176,20 @@ impl Decision<'_> {
         Ok(stored)
     }
 
+    /// Appends an event the engine itself decided (actor: Triad).
+    pub(crate) async fn system_event(
+        &mut self,
+        incident_id: &str,
+        kind: EventKind,
+        body: String,
+        data: serde_json::Value,
+    ) -> AppResult<TimelineEvent> {
+        let event = self
+            .app
+            .event(&Actor::System, incident_id, kind, body, data);
+        self.append(event).await
+    }
+
     /// Marks that this decision wrote timers or outbox rows.
     pub(crate) fn wake_engine(&mut self) {
         self.wake = true;

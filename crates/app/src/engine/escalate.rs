@@ -4,7 +4,7 @@
 
 use super::TIMER_ESCALATE;
 use crate::outbox::{Notice, Urgency};
-use crate::{Actor, AppResult, Decision, rfc3339};
+use crate::{AppResult, Decision, rfc3339};
 use serde_json::json;
 use triad_domain::Millis;
 use triad_domain::escalation::{Level, Position, Snapshot, Step, Target};
@@ -184,14 +184,8 @@ async fn take_step(
                         who.join(", ")
                     );
                     let data = json!({"run_id": run.id, "purpose": run.purpose.as_str(), "level": at.level + 1, "round": at.round, "users": []});
-                    d.append(d.app.event(
-                        &Actor::System,
-                        &incident.id,
-                        EventKind::Paged,
-                        body,
-                        data,
-                    ))
-                    .await?;
+                    d.system_event(&incident.id, EventKind::Paged, body, data)
+                        .await?;
                     step = run.snapshot.advance(at, now);
                     continue;
                 }
@@ -228,11 +222,8 @@ async fn take_step(
                     rfc3339(next_at)
                 );
                 let data = json!({"run_id": run.id, "purpose": run.purpose.as_str(), "audience": run.audience, "level": at.level + 1, "round": at.round, "users": paged, "next_at": rfc3339(next_at)});
-                d.append(
-                    d.app
-                        .event(&Actor::System, &incident.id, EventKind::Paged, body, data),
-                )
-                .await?;
+                d.system_event(&incident.id, EventKind::Paged, body, data)
+                    .await?;
                 timer::schedule(d.conn(), TIMER_ESCALATE, &run.id, next_at).await?;
                 d.wake_engine();
                 runs::save_run(d.conn(), run).await?;
@@ -281,14 +272,8 @@ async fn take_step(
                     }
                 );
                 let data = json!({"run_id": run.id, "purpose": run.purpose.as_str(), "audience": run.audience, "told": people.iter().map(|u| json!({"id": u.id, "name": u.name})).collect::<Vec<_>>()});
-                d.append(d.app.event(
-                    &Actor::System,
-                    &incident.id,
-                    EventKind::EscalationExhausted,
-                    body,
-                    data,
-                ))
-                .await?;
+                d.system_event(&incident.id, EventKind::EscalationExhausted, body, data)
+                    .await?;
                 return Ok(Vec::new());
             }
         }

@@ -86,11 +86,8 @@ pub(crate) async fn page_for_ack(
                         nobody was paged. Administrators are told if the acknowledgement deadline passes."
                 .to_string();
             let data = json!({"users": [], "reason": "no_escalation_policy"});
-            d.append(
-                d.app
-                    .event(&Actor::System, &incident.id, EventKind::Paged, body, data),
-            )
-            .await?;
+            d.system_event(&incident.id, EventKind::Paged, body, data)
+                .await?;
             Ok(Vec::new())
         }
     }
@@ -134,14 +131,8 @@ pub(crate) async fn after_declare(
     let names: Vec<&str> = reporters.iter().map(|r| r.name.as_str()).collect();
     let body = format!("Sent a receipt to {} (paged: {who})", names.join(", "));
     let data = json!({"purpose": "receipt", "reporters": names, "messages": sent});
-    d.append(d.app.event(
-        &Actor::System,
-        &incident.id,
-        EventKind::ReporterNotified,
-        body,
-        data,
-    ))
-    .await?;
+    d.system_event(&incident.id, EventKind::ReporterNotified, body, data)
+        .await?;
     Ok(())
 }
 
@@ -204,14 +195,8 @@ pub(crate) async fn after_acknowledge(
             .unwrap_or_default()
     );
     let data = json!({"purpose": "acknowledged", "messages": sent, "next_update_due_at": next.map(rfc3339)});
-    d.append(d.app.event(
-        &Actor::System,
-        &incident.id,
-        EventKind::ReporterNotified,
-        body,
-        data,
-    ))
-    .await?;
+    d.system_event(&incident.id, EventKind::ReporterNotified, body, data)
+        .await?;
     Ok(())
 }
 
@@ -287,14 +272,8 @@ pub(crate) async fn after_resolve(
             "Told reporters, the team and everyone paged ({told} messages) that the incident is resolved"
         );
         let data = json!({"purpose": "resolved", "messages": told});
-        d.append(d.app.event(
-            &Actor::System,
-            &incident.id,
-            EventKind::ReporterNotified,
-            body,
-            data,
-        ))
-        .await?;
+        d.system_event(&incident.id, EventKind::ReporterNotified, body, data)
+            .await?;
     }
     Ok(())
 }
@@ -370,14 +349,8 @@ pub(crate) async fn ack_overdue(
         }
     );
     let data = json!({"ack_due_at": incident.ack_due_at.map(rfc3339), "escalating": escalating});
-    d.append(d.app.event(
-        &Actor::System,
-        &incident.id,
-        EventKind::AckOverdue,
-        body,
-        data,
-    ))
-    .await?;
+    d.system_event(&incident.id, EventKind::AckOverdue, body, data)
+        .await?;
     Ok(())
 }
 
@@ -448,14 +421,8 @@ pub(crate) async fn after_activity(
         names(&people)
     );
     let data = json!({"reason": reason, "overdue": overdue.iter().map(|a| a.as_str()).collect::<Vec<_>>(), "unacknowledged": unacked, "told": people.iter().map(|u| &u.id).collect::<Vec<_>>()});
-    d.append(d.app.event(
-        &Actor::System,
-        &incident.id,
-        EventKind::CommunicationGap,
-        body,
-        data,
-    ))
-    .await?;
+    d.system_event(&incident.id, EventKind::CommunicationGap, body, data)
+        .await?;
     Ok(())
 }
 
@@ -514,14 +481,8 @@ pub(crate) async fn after_update(
         if sent > 0 {
             let body = format!("Sent the update to {} reporter(s)", list.len());
             let data = json!({"purpose": "update", "update_id": update.id, "messages": sent});
-            d.append(d.app.event(
-                &Actor::System,
-                &incident.id,
-                EventKind::ReporterNotified,
-                body,
-                data,
-            ))
-            .await?;
+            d.system_event(&incident.id, EventKind::ReporterNotified, body, data)
+                .await?;
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 
 use super::{TIMER_REMIND, TIMER_UPDATE_DUE, audience_subject, escalate, hooks};
 use crate::outbox::{Notice, Urgency, clock_time};
-use crate::{Actor, AppResult, Decision, rfc3339};
+use crate::{AppResult, Decision, rfc3339};
 use serde_json::json;
 use triad_domain::Millis;
 use triad_domain::incident::Incident;
@@ -125,14 +125,8 @@ pub(crate) async fn remind(
         rfc3339(ob.due_at)
     );
     let data = json!({"audience": audience.as_str(), "due_at": rfc3339(ob.due_at), "users": people.iter().map(|u| &u.id).collect::<Vec<_>>()});
-    d.append(d.app.event(
-        &Actor::System,
-        &incident.id,
-        EventKind::UpdateReminder,
-        body,
-        data,
-    ))
-    .await?;
+    d.system_event(&incident.id, EventKind::UpdateReminder, body, data)
+        .await?;
     Ok(())
 }
 
@@ -158,14 +152,8 @@ pub(crate) async fn overdue(
         rfc3339(ob.due_at)
     );
     let data = json!({"audience": audience.as_str(), "due_at": rfc3339(ob.due_at)});
-    d.append(d.app.event(
-        &Actor::System,
-        &incident.id,
-        EventKind::UpdateOverdue,
-        body,
-        data,
-    ))
-    .await?;
+    d.system_event(&incident.id, EventKind::UpdateOverdue, body, data)
+        .await?;
     let snapshot = hooks::comms_snapshot(d, incident).await?;
     escalate::start(d, incident, Purpose::Comms, Some(audience), snapshot, now).await?;
     Ok(())
