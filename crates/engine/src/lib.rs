@@ -11,9 +11,12 @@ use triad_app::delivery::{Attempt, Batch};
 use triad_app::{App, AppResult};
 use triad_notify::{Channel, Message, Notifier, Outcome};
 use triad_store::notification::Notification;
+use triad_store::timer::Timer;
 
 /// Timers fired per read; deliveries claimed per read; sends in flight at once.
 const TIMER_BATCH: u32 = 500;
+/// Timers fired per transaction (one commit for the lot).
+const TIMERS_PER_COMMIT: usize = 32;
 const DELIVERY_BATCH: u32 = 200;
 const CONCURRENT_SENDS: usize = 16;
 /// The shortest pause between passes, so a clock step cannot make the loop spin.
@@ -68,17 +71,39 @@ impl Engine {
         loop {
             let due = self.app.due_timers(now, TIMER_BATCH).await?;
             let mut fired_any = false;
-            for t in &due {
-                match self.app.fire_timer(t).await {
-                    Ok(true) => {
-                        fired_any = true;
-                        report.timers_fired += 1;
-                        report.lateness_ms.push(self.app.now() - t.due_at);
+            for chunk in due.chunks(TIMERS_PER_COMMIT) {
+                // One commit for the chunk; if anything in it fails, nothing of it was
+                // written, and each timer gets its own transaction instead, so one bad
+                // timer delays only itself.
+                let outcomes: Vec<(&Timer, AppResult<bool>)> = match self
+                    .app
+                    .fire_timers(chunk)
+                    .await
+                {
+                    Ok(fired) => chunk.iter().zip(fired.into_iter().map(Ok)).collect(),
+                    Err(e) if chunk.len() > 1 => {
+                        tracing::warn!(error = %e, "a batch of timers failed; firing them one by one");
+                        let mut v = Vec::with_capacity(chunk.len());
+                        for t in chunk {
+                            v.push((t, self.app.fire_timer(t).await));
+                        }
+                        v
                     }
-                    Ok(false) => {}
-                    Err(e) => {
-                        report.errors += 1;
-                        tracing::error!(kind = %t.kind, subject = %t.subject, error = %e, "timer failed; it will be retried");
+                    Err(e) => vec![(&chunk[0], Err(e))],
+                };
+                let at = self.app.now();
+                for (t, outcome) in outcomes {
+                    match outcome {
+                        Ok(true) => {
+                            fired_any = true;
+                            report.timers_fired += 1;
+                            report.lateness_ms.push(at - t.due_at);
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            report.errors += 1;
+                            tracing::error!(kind = %t.kind, subject = %t.subject, error = %e, "timer failed; it will be retried");
+                        }
                     }
                 }
             }

@@ -45,45 +45,64 @@ impl App {
     /// Fires one timer in one transaction: claims it (by generation) and acts on it, or
     /// neither. `false` when it had already fired, moved or been cancelled.
     pub async fn fire_timer(&self, t: &Timer) -> AppResult<bool> {
-        let now = self.now();
-        let mut d = self.decide().await?;
-        if !timer::take(d.conn(), t).await? {
-            return Ok(false);
-        }
-        match t.kind.as_str() {
-            TIMER_ESCALATE => {
-                let Some(run) = triad_store::escalation::get_run(d.conn(), &t.subject).await?
-                else {
-                    return d.commit().await.map(|_| true);
-                };
-                let mut incident = incidents::lock(d.conn(), &run.incident_id)
-                    .await?
-                    .ok_or(AppError::NotFound("incident"))?;
-                hooks::escalation_due(&mut d, &mut incident, run, now).await?;
-            }
-            TIMER_ACK_DUE => {
-                if let Some(incident) = incidents::lock(d.conn(), &t.subject).await? {
-                    hooks::ack_overdue(&mut d, &incident, now).await?;
-                }
-            }
-            TIMER_REMIND | TIMER_UPDATE_DUE => {
-                let (incident_id, audience) = split_subject(&t.subject)?;
-                if let Some(mut incident) = incidents::lock(d.conn(), incident_id).await? {
-                    if t.kind == TIMER_REMIND {
-                        obligations::remind(&mut d, &incident, audience, now).await?;
-                    } else {
-                        obligations::overdue(&mut d, &mut incident, audience, now).await?;
-                    }
-                }
-            }
-            other => {
-                tracing::warn!(kind = other, subject = %t.subject, "unknown timer kind; dropped");
-            }
-        }
-        d.commit().await?;
-        Ok(true)
+        Ok(self.fire_timers(std::slice::from_ref(t)).await?[0])
     }
 
+    /// Fires several timers in ONE transaction (one commit for the lot): each is claimed
+    /// by its generation and acted on, and all of it commits or none of it does. Returns,
+    /// per timer, whether it fired (`false`: it had already fired, moved or been
+    /// cancelled). On an error nothing is changed; the caller retries one by one.
+    pub async fn fire_timers(&self, timers: &[Timer]) -> AppResult<Vec<bool>> {
+        let now = self.now();
+        let mut d = self.decide().await?;
+        let mut fired = Vec::with_capacity(timers.len());
+        for t in timers {
+            let took = timer::take(d.conn(), t).await?;
+            if took {
+                act(&mut d, t, now).await?;
+            }
+            fired.push(took);
+        }
+        d.commit().await?;
+        Ok(fired)
+    }
+}
+
+/// What a claimed timer does.
+async fn act(d: &mut crate::Decision<'_>, t: &Timer, now: Millis) -> AppResult<()> {
+    match t.kind.as_str() {
+        TIMER_ESCALATE => {
+            let Some(run) = triad_store::escalation::get_run(d.conn(), &t.subject).await? else {
+                return Ok(());
+            };
+            let mut incident = incidents::lock(d.conn(), &run.incident_id)
+                .await?
+                .ok_or(AppError::NotFound("incident"))?;
+            hooks::escalation_due(d, &mut incident, run, now).await?;
+        }
+        TIMER_ACK_DUE => {
+            if let Some(incident) = incidents::lock(d.conn(), &t.subject).await? {
+                hooks::ack_overdue(d, &incident, now).await?;
+            }
+        }
+        TIMER_REMIND | TIMER_UPDATE_DUE => {
+            let (incident_id, audience) = split_subject(&t.subject)?;
+            if let Some(mut incident) = incidents::lock(d.conn(), incident_id).await? {
+                if t.kind == TIMER_REMIND {
+                    obligations::remind(d, &incident, audience, now).await?;
+                } else {
+                    obligations::overdue(d, &mut incident, audience, now).await?;
+                }
+            }
+        }
+        other => {
+            tracing::warn!(kind = other, subject = %t.subject, "unknown timer kind; dropped");
+        }
+    }
+    Ok(())
+}
+
+impl App {
     /// Pending timers of an incident (for the API and tests): (kind, subject, due).
     pub async fn incident_timers(&self, incident_id: &str) -> AppResult<Vec<Timer>> {
         let mut conn = self.store().read().await?;
