@@ -13,6 +13,7 @@
 use anyhow::{Context, bail};
 use clap::Parser;
 use futures::future::BoxFuture;
+use futures::{StreamExt, TryStreamExt};
 use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,6 +61,15 @@ struct Args {
     /// Give up this long after the last timer was due (ms).
     #[arg(long, default_value_t = 120_000)]
     drain_timeout_ms: i64,
+    /// Instead of running the engine, time the pieces of its pass one by one: a bare
+    /// write transaction, `App::fire_timer` on this many already-due timers, then the
+    /// outbox claims those firings produced.
+    #[arg(long)]
+    profile: Option<usize>,
+    /// With `--profile`: also fire that many more timers with this many `fire_timer`
+    /// calls in flight at once (what a concurrent engine pass would do).
+    #[arg(long, default_value_t = 8)]
+    profile_concurrency: usize,
 }
 
 /// Accepts every message, and counts them.
@@ -113,7 +123,8 @@ async fn seed(store: &Store, args: &Args, now: i64) -> anyhow::Result<()> {
                  created_at, updated_at, ack_due_at) VALUES {}",
                 placeholders(rows.len(), 9)
             );
-            let mut q = sqlx::query(&sql);
+            // Only placeholders are formatted in; every value is bound.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, number, due) in &rows {
                 q = q
                     .bind(id.clone())
@@ -131,7 +142,8 @@ async fn seed(store: &Store, args: &Args, now: i64) -> anyhow::Result<()> {
                 "INSERT INTO timers (kind, subject, generation, due_at) VALUES {}",
                 placeholders(rows.len(), 4)
             );
-            let mut q = sqlx::query(&sql);
+            // Only placeholders are formatted in; every value is bound.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, _, due) in &rows {
                 q = q.bind("ack_due").bind(id.clone()).bind(1_i64).bind(*due);
             }
@@ -166,13 +178,87 @@ async fn shift(store: &Store, start: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn count(store: &Store, sql: &str, bind: i64) -> anyhow::Result<i64> {
+async fn count(store: &Store, sql: &'static str, bind: i64) -> anyhow::Result<i64> {
     let mut conn = store.read().await?;
     Ok(sqlx::query(sql)
         .bind(bind)
         .fetch_one(&mut *conn)
         .await?
         .try_get(0)?)
+}
+
+/// Times the pieces of an engine pass (see `--profile`).
+async fn profile(app: &App, store: &Store, m: usize, concurrency: usize) -> anyhow::Result<()> {
+    let mut commits = Vec::with_capacity(m);
+    for _ in 0..m {
+        let t = Instant::now();
+        let mut tx = store.begin().await?;
+        sqlx::query("UPDATE counters SET value = value WHERE name = 'timeline_seq'")
+            .execute(&mut *tx.conn())
+            .await?;
+        tx.commit().await?;
+        commits.push(t.elapsed());
+    }
+    let now = app.now();
+    let due = app.due_timers(now, u32::try_from(m)?).await?;
+    let mut fires = Vec::with_capacity(due.len());
+    let t = Instant::now();
+    for timer in &due {
+        let t = Instant::now();
+        if !app.fire_timer(timer).await? {
+            bail!("timer {} did not fire", timer.subject);
+        }
+        fires.push(t.elapsed());
+    }
+    let fire_total = t.elapsed();
+    let t = Instant::now();
+    let (mut claims, mut rows) = (0, 0);
+    loop {
+        let batches = app.claim_deliveries(app.now(), 200).await?;
+        if batches.is_empty() {
+            break;
+        }
+        claims += 1;
+        for b in &batches {
+            rows += b.items.len();
+            let ok = triad_app::delivery::Attempt::Delivered { detail: None };
+            app.record_delivery(b, &ok).await?;
+        }
+    }
+    let claim_total = t.elapsed();
+    let due = app.due_timers(app.now(), u32::try_from(m)?).await?;
+    let t = Instant::now();
+    let fired: Vec<bool> = futures::stream::iter(&due)
+        .map(|timer| app.fire_timer(timer))
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    let concurrent_total = t.elapsed();
+    if fired.iter().any(|f| !f) {
+        bail!("a timer did not fire");
+    }
+    let c = Summary::of_durations(&commits).context("no samples")?;
+    let f = Summary::of_durations(&fires).context("no samples")?;
+    println!("{}", c.line("bare write transaction"));
+    println!("{}", f.line("App::fire_timer (ack_due)"));
+    println!(
+        "fire_timer: {} in {:.2} s = {:.0} timers/s sequentially",
+        fires.len(),
+        fire_total.as_secs_f64(),
+        fires.len() as f64 / fire_total.as_secs_f64()
+    );
+    println!(
+        "outbox after those firings: {claims} claims returning {rows} rows to send in {:.2} s ({:.2} ms per fired timer)",
+        claim_total.as_secs_f64(),
+        claim_total.as_secs_f64() * 1000.0 / fires.len().max(1) as f64
+    );
+    println!(
+        "fire_timer, {concurrency} in flight: {} in {:.2} s = {:.0} timers/s",
+        fired.len(),
+        concurrent_total.as_secs_f64(),
+        fired.len() as f64 / concurrent_total.as_secs_f64()
+    );
+    Ok(())
 }
 
 #[tokio::main]
@@ -208,6 +294,15 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     seed(&store, &args, clock.now()).await?;
     let seeded_in = t.elapsed();
+    if let Some(m) = args.profile {
+        shift(
+            &store,
+            clock.now() - 1000 * (args.timers / args.rate as usize + 1) as i64,
+        )
+        .await?;
+        println!("database: {}", redact(&args.database));
+        return profile(&app, &store, m, args.profile_concurrency).await;
+    }
     let start = clock.now() + args.lead_ms;
     shift(&store, start).await?;
     if clock.now() >= start {
