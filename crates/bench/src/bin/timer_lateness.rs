@@ -30,8 +30,9 @@ use triad_store::{DatabaseUrl, Store};
 
 /// The goal for p99 (ms).
 const GOAL_P99_MS: f64 = 250.0;
-/// Rows per INSERT statement while seeding.
-const ROWS_PER_INSERT: usize = 500;
+/// Rows per INSERT statement while seeding. Larger statements (200–500 rows) took tens
+/// of ms each on PostgreSQL over loopback while the CPU sat idle; 50 rows do not.
+const ROWS_PER_INSERT: usize = 50;
 /// Rows per seeding transaction.
 const ROWS_PER_TX: usize = 20_000;
 /// Seeded due times below this are offsets from the start, shifted just before the run.
@@ -61,13 +62,18 @@ struct Args {
     /// Give up this long after the last timer was due (ms).
     #[arg(long, default_value_t = 120_000)]
     drain_timeout_ms: i64,
-    /// Instead of running the engine, time the pieces of its pass one by one: a bare
-    /// write transaction, `App::fire_timer` on this many already-due timers, then the
-    /// outbox claims those firings produced.
+    /// Messages one destination gets per minute (the production default is 30; every
+    /// deadline here notifies the same administrator, so most are deferred).
+    #[arg(long, default_value_t = 30)]
+    rate_limit_per_minute: u32,
+    /// Instead of running the engine, time the pieces of its pass, each on this many
+    /// already-due timers: `Engine::tick`, `App::fire_timers` in chunks of 32 (one after
+    /// the other, then several at once), `App::fire_timer` one per transaction, and a
+    /// bare write transaction. Needs `--timers` of at least 4 × this.
     #[arg(long)]
     profile: Option<usize>,
-    /// With `--profile`: also fire that many more timers with this many `fire_timer`
-    /// calls in flight at once (what a concurrent engine pass would do).
+    /// With `--profile`: chunks of timers fired at once in the concurrent stage (what
+    /// a concurrent engine pass would do).
     #[arg(long, default_value_t = 8)]
     profile_concurrency: usize,
 }
@@ -103,7 +109,7 @@ async fn seed(store: &Store, args: &Args, now: i64) -> anyhow::Result<()> {
     let stride = (args.incidents / args.timers).max(1);
     let far = now + 86_400_000;
     let due_of = |i: usize| -> i64 {
-        if i % stride == 0 && i / stride < args.timers {
+        if i.is_multiple_of(stride) && i / stride < args.timers {
             (i / stride) as i64 * 1000 / i64::from(args.rate)
         } else {
             far
@@ -187,77 +193,124 @@ async fn count(store: &Store, sql: &'static str, bind: i64) -> anyhow::Result<i6
         .try_get(0)?)
 }
 
-/// Times the pieces of an engine pass (see `--profile`).
-async fn profile(app: &App, store: &Store, m: usize, concurrency: usize) -> anyhow::Result<()> {
+/// Timers per transaction in the profile's batched stages (the engine's chunk size).
+const PROFILE_CHUNK: usize = 32;
+
+/// `n` timers per second over `elapsed`.
+fn rate(n: usize, elapsed: Duration) -> String {
+    format!(
+        "{n} in {:.2} s = {:.0} timers/s",
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    )
+}
+
+/// The next `m` due timers, earliest first.
+async fn next_due(app: &App, m: usize) -> anyhow::Result<Vec<triad_store::timer::Timer>> {
+    let due = app.due_timers(app.now(), u32::try_from(m)?).await?;
+    if due.len() < m {
+        bail!("only {} timers left; raise --timers", due.len());
+    }
+    Ok(due)
+}
+
+/// Times the pieces of an engine pass, each on `m` fresh due timers (see `--profile`).
+async fn profile(
+    app: &App,
+    store: &Store,
+    m: usize,
+    concurrency: usize,
+    rate_per_s: u32,
+) -> anyhow::Result<()> {
+    // 1. A whole engine pass (`Engine::tick`): chunks of timers per transaction, then
+    //    the outbox those firings wrote.
+    let engine = Engine::new(
+        app.clone(),
+        Arc::new(AcceptAll::default()),
+        Duration::from_millis(1000),
+    );
+    let first = next_due(app, 1).await?[0].due_at;
+    let t = Instant::now();
+    let report = engine
+        .tick(first + m as i64 * 1000 / i64::from(rate_per_s) - 1)
+        .await?;
+    println!(
+        "Engine::tick (chunked, + outbox)   {}",
+        rate(report.timers_fired, t.elapsed())
+    );
+
+    // 2. `App::fire_timers` on chunks of PROFILE_CHUNK: one transaction per chunk.
+    let due = next_due(app, m).await?;
+    let mut chunks = Vec::new();
+    let t = Instant::now();
+    for chunk in due.chunks(PROFILE_CHUNK) {
+        let c = Instant::now();
+        let fired = app.fire_timers(chunk).await?;
+        if fired.iter().any(|f| !f) {
+            bail!("a timer did not fire");
+        }
+        chunks.push(c.elapsed());
+    }
+    println!(
+        "fire_timers, {PROFILE_CHUNK} per transaction    {}",
+        rate(due.len(), t.elapsed())
+    );
+
+    // 3. The same with `concurrency` chunks in flight (separate connections on PostgreSQL).
+    let due = next_due(app, m).await?;
+    let t = Instant::now();
+    let fired: Vec<Vec<bool>> = futures::stream::iter(due.chunks(PROFILE_CHUNK).map(<[_]>::to_vec))
+        .map(|chunk| {
+            let app = app.clone();
+            async move { app.fire_timers(&chunk).await }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    println!(
+        "fire_timers, {concurrency} chunks in flight     {}",
+        rate(fired.iter().map(Vec::len).sum(), t.elapsed())
+    );
+
+    // 4. `App::fire_timer`: one transaction per timer (the engine's fallback path).
+    let due = next_due(app, m).await?;
+    let mut fires = Vec::with_capacity(due.len());
+    let t = Instant::now();
+    for timer in &due {
+        let f = Instant::now();
+        if !app.fire_timer(timer).await? {
+            bail!("timer {} did not fire", timer.subject);
+        }
+        fires.push(f.elapsed());
+    }
+    println!(
+        "fire_timer, 1 per transaction      {}",
+        rate(due.len(), t.elapsed())
+    );
+
+    // 5. A write transaction with one small statement (the commit's flush included).
     let mut commits = Vec::with_capacity(m);
     for _ in 0..m {
         let t = Instant::now();
         let mut tx = store.begin().await?;
-        sqlx::query("UPDATE counters SET value = value WHERE name = 'timeline_seq'")
+        sqlx::query("UPDATE counters SET value = value WHERE name = 'incident_number'")
             .execute(&mut *tx.conn())
             .await?;
         tx.commit().await?;
         commits.push(t.elapsed());
     }
-    let now = app.now();
-    let due = app.due_timers(now, u32::try_from(m)?).await?;
-    let mut fires = Vec::with_capacity(due.len());
-    let t = Instant::now();
-    for timer in &due {
-        let t = Instant::now();
-        if !app.fire_timer(timer).await? {
-            bail!("timer {} did not fire", timer.subject);
-        }
-        fires.push(t.elapsed());
+    let chunk_ms: Vec<f64> = chunks
+        .iter()
+        .map(|d| d.as_secs_f64() * 1000.0 / PROFILE_CHUNK as f64)
+        .collect();
+    let lines = [
+        (Summary::of_ms(&chunk_ms), "per timer, chunked"),
+        (Summary::of_durations(&fires), "per timer, own transaction"),
+        (Summary::of_durations(&commits), "bare write transaction"),
+    ];
+    for (summary, label) in lines {
+        println!("{}", summary.context("no samples")?.line(label));
     }
-    let fire_total = t.elapsed();
-    let t = Instant::now();
-    let (mut claims, mut rows) = (0, 0);
-    loop {
-        let batches = app.claim_deliveries(app.now(), 200).await?;
-        if batches.is_empty() {
-            break;
-        }
-        claims += 1;
-        for b in &batches {
-            rows += b.items.len();
-            let ok = triad_app::delivery::Attempt::Delivered { detail: None };
-            app.record_delivery(b, &ok).await?;
-        }
-    }
-    let claim_total = t.elapsed();
-    let due = app.due_timers(app.now(), u32::try_from(m)?).await?;
-    let t = Instant::now();
-    let fired: Vec<bool> = futures::stream::iter(&due)
-        .map(|timer| app.fire_timer(timer))
-        .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await?;
-    let concurrent_total = t.elapsed();
-    if fired.iter().any(|f| !f) {
-        bail!("a timer did not fire");
-    }
-    let c = Summary::of_durations(&commits).context("no samples")?;
-    let f = Summary::of_durations(&fires).context("no samples")?;
-    println!("{}", c.line("bare write transaction"));
-    println!("{}", f.line("App::fire_timer (ack_due)"));
-    println!(
-        "fire_timer: {} in {:.2} s = {:.0} timers/s sequentially",
-        fires.len(),
-        fire_total.as_secs_f64(),
-        fires.len() as f64 / fire_total.as_secs_f64()
-    );
-    println!(
-        "outbox after those firings: {claims} claims returning {rows} rows to send in {:.2} s ({:.2} ms per fired timer)",
-        claim_total.as_secs_f64(),
-        claim_total.as_secs_f64() * 1000.0 / fires.len().max(1) as f64
-    );
-    println!(
-        "fire_timer, {concurrency} in flight: {} in {:.2} s = {:.0} timers/s",
-        fired.len(),
-        concurrent_total.as_secs_f64(),
-        fired.len() as f64 / concurrent_total.as_secs_f64()
-    );
     Ok(())
 }
 
@@ -278,7 +331,14 @@ async fn main() -> anyhow::Result<()> {
     let url: DatabaseUrl = args.database.parse()?;
     let store = Store::connect(&url).await?;
     store.migrate().await?;
-    let app = App::new(store.clone(), Arc::new(clock), AppConfig::default()).await?;
+    let config = AppConfig {
+        delivery: triad_app::delivery::DeliveryConfig {
+            rate_limit_per_minute: args.rate_limit_per_minute,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = App::new(store.clone(), Arc::new(clock), config).await?;
     app.create_user(
         &Actor::System,
         NewUser {
@@ -301,7 +361,19 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
         println!("database: {}", redact(&args.database));
-        return profile(&app, &store, m, args.profile_concurrency).await;
+        println!(
+            "seeded {} open incidents in {:.1} s",
+            args.incidents,
+            seeded_in.as_secs_f64()
+        );
+        // The same pause as before a measured run (autovacuum of the fresh rows settles).
+        tokio::time::sleep(Duration::from_millis(args.lead_ms.max(0) as u64)).await;
+        // On a worker thread, as the engine's task runs (not on the thread of `main`).
+        let (concurrency, rate_per_s) = (args.profile_concurrency, args.rate);
+        return tokio::spawn(
+            async move { profile(&app, &store, m, concurrency, rate_per_s).await },
+        )
+        .await?;
     }
     let start = clock.now() + args.lead_ms;
     shift(&store, start).await?;
@@ -312,14 +384,15 @@ async fn main() -> anyhow::Result<()> {
     let last_due = start + span_ms;
     println!("database: {}", redact(&args.database));
     println!(
-        "seeded {} open incidents and {} timers in {:.1} s; {} timers due at {}/s over {:.1} s; engine poll {} ms",
+        "seeded {} open incidents and {} timers in {:.1} s; {} timers due at {}/s over {:.1} s; engine poll {} ms; rate limit {}/min",
         args.incidents,
         args.incidents,
         seeded_in.as_secs_f64(),
         args.timers,
         args.rate,
         span_ms as f64 / 1000.0,
-        args.poll_ms
+        args.poll_ms,
+        args.rate_limit_per_minute
     );
 
     let notifier = Arc::new(AcceptAll::default());
@@ -391,6 +464,22 @@ async fn main() -> anyhow::Result<()> {
             ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // On PostgreSQL, rows written by one transaction share `xmin`: the last event of a
+    // timer's transaction bounds when its firing became visible (the engine commits a
+    // chunk of timers at once, after stamping each event).
+    let mut visible = Vec::new();
+    if store.backend() == triad_store::Backend::Postgres {
+        let rows = sqlx::query(
+            "SELECT MAX(e.at) OVER (PARTITION BY e.xmin::text) - i.ack_due_at
+             FROM timeline_events e JOIN incidents i ON i.id = e.incident_id
+             WHERE e.kind = 'ack_overdue'",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in &rows {
+            visible.push(r.try_get::<i64, _>(0)? as f64);
+        }
+    }
     drop(conn);
     store.close().await;
 
@@ -399,6 +488,9 @@ async fn main() -> anyhow::Result<()> {
     let missing = args.timers.saturating_sub(fired);
     let s = Summary::of_ms(&lateness).context("no timer fired")?;
     println!("{}", s.line("timer lateness"));
+    if let Some(v) = Summary::of_ms(&visible) {
+        println!("{}", v.line("  to its commit's last event"));
+    }
     if let (Some(a), Some(b)) = (first_event, last_event) {
         println!(
             "fired {} timers in {:.1} s ({:.0}/s); max backlog sampled {max_backlog}",
