@@ -216,15 +216,16 @@ impl App {
         Ok((timers, behind, by_status))
     }
 
-    /// The earliest moment the engine has work: a timer or a notification falls due.
-    pub async fn next_work_at(&self) -> AppResult<Option<Millis>> {
+    /// When the next timer falls due.
+    pub async fn next_timer_at(&self) -> AppResult<Option<Millis>> {
         let mut conn = self.store().read().await?;
-        let t = triad_store::timer::next_due(&mut conn).await?;
-        let n = outbox::next_due(&mut conn).await?;
-        Ok(match (t, n) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        })
+        Ok(triad_store::timer::next_due(&mut conn).await?)
+    }
+
+    /// When the next notification can be claimed.
+    pub async fn next_delivery_at(&self) -> AppResult<Option<Millis>> {
+        let mut conn = self.store().read().await?;
+        Ok(outbox::next_due(&mut conn).await?)
     }
 }
 

@@ -62,7 +62,7 @@ struct Inner {
     /// The highest timeline sequence number committed by this process.
     committed: watch::Sender<i64>,
     /// Poked after a commit that wrote timers or outbox rows: wakes the engine.
-    work: tokio::sync::Notify,
+    work: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for App {
@@ -85,7 +85,7 @@ impl App {
                 clock,
                 config,
                 committed,
-                work: tokio::sync::Notify::new(),
+                work: watch::channel(0).0,
             }),
         })
     }
@@ -109,10 +109,10 @@ impl App {
         self.inner.committed.subscribe()
     }
 
-    /// Resolves when a commit of this process wrote timers or notifications (or at once,
-    /// if one did since the last call). The engine's run loop waits on it.
-    pub async fn work_signalled(&self) {
-        self.inner.work.notified().await
+    /// A receiver that changes whenever a commit of this process wrote timers or
+    /// notifications. Each engine loop holds its own receiver.
+    pub fn work_signals(&self) -> watch::Receiver<u64> {
+        self.inner.work.subscribe()
     }
 
     /// Starts a decision: one write transaction that collects timeline events.
@@ -123,6 +123,8 @@ impl App {
             last_seq: None,
             wake: false,
             chat: std::collections::HashMap::new(),
+            reach: std::collections::HashMap::new(),
+            admins: None,
         })
     }
 
@@ -161,6 +163,10 @@ pub(crate) struct Decision<'a> {
     wake: bool,
     /// Each incident's chat mirror webhook, looked up once per decision.
     chat: std::collections::HashMap<String, Option<String>>,
+    /// Each person's contact methods and notification rules, read once per decision.
+    reach: std::collections::HashMap<String, outbox::Reach>,
+    /// The active administrators, read once per decision.
+    admins: Option<Vec<triad_domain::user::User>>,
 }
 
 impl Decision<'_> {
@@ -199,7 +205,7 @@ impl Decision<'_> {
     pub(crate) async fn commit(self) -> AppResult<()> {
         self.tx.commit().await?;
         if self.wake {
-            self.app.inner.work.notify_one();
+            self.app.inner.work.send_modify(|n| *n = n.wrapping_add(1));
         }
         if let Some(seq) = self.last_seq {
             self.app.inner.committed.send_if_modified(|v| {

@@ -38,6 +38,9 @@ impl Urgency {
     }
 }
 
+/// A person's contact methods and notification rules.
+pub(crate) type Reach = (Vec<contact::ContactMethod>, Vec<contact::Rule>);
+
 /// What to say, once, to whoever receives it.
 #[derive(Debug, Clone)]
 pub(crate) struct Notice<'a> {
@@ -141,9 +144,13 @@ impl Decision<'_> {
         urgency: Urgency,
         n: &Notice<'_>,
     ) -> AppResult<Vec<String>> {
-        let methods = contact::methods(self.conn(), &user.id).await?;
-        let rules: Vec<_> = contact::rules(self.conn(), &user.id)
-            .await?
+        if !self.reach.contains_key(&user.id) {
+            let methods = contact::methods(self.conn(), &user.id).await?;
+            let rules = contact::rules(self.conn(), &user.id).await?;
+            self.reach.insert(user.id.clone(), (methods, rules));
+        }
+        let (methods, rules) = self.reach[&user.id].clone();
+        let rules: Vec<_> = rules
             .into_iter()
             .filter(|r| r.urgency == "any" || r.urgency == urgency.as_str())
             .collect();

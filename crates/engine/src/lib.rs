@@ -68,6 +68,13 @@ impl Engine {
     /// deliveries are logged and left for the next pass; they never stop the pass.
     pub async fn tick(&self, now: i64) -> AppResult<TickReport> {
         let mut report = TickReport::default();
+        self.fire_due(now, &mut report).await?;
+        self.deliver_due(now, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Fires every timer due at `now`, a batch to a transaction.
+    pub async fn fire_due(&self, now: i64, report: &mut TickReport) -> AppResult<()> {
         loop {
             let due = self.app.due_timers(now, TIMER_BATCH).await?;
             let mut fired_any = false;
@@ -111,6 +118,11 @@ impl Engine {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// Delivers every notification due at `now`.
+    pub async fn deliver_due(&self, now: i64, report: &mut TickReport) -> AppResult<()> {
         loop {
             let batches = self.app.claim_deliveries(now, DELIVERY_BATCH).await?;
             if batches.is_empty() {
@@ -136,7 +148,7 @@ impl Engine {
                 }
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     async fn send(&self, batch: &Batch) -> Attempt {
@@ -155,21 +167,41 @@ impl Engine {
         }
     }
 
-    /// Runs passes until `shutdown` is cancelled. A pass in progress finishes first, so
-    /// deliveries in flight are completed and recorded.
+    /// Runs until `shutdown` is cancelled: one loop fires timers, another delivers the
+    /// outbox, so slow destinations never hold up a deadline. Each loop wakes when this
+    /// process commits new work, at its next due time, and at least every `poll`. A pass
+    /// in progress finishes first, so deliveries in flight are completed and recorded.
     pub async fn run(self, shutdown: CancellationToken) {
+        tokio::join!(
+            self.clone().run_part(Part::Timers, shutdown.clone()),
+            self.clone().run_part(Part::Deliveries, shutdown),
+        );
+        tracing::info!("engine stopped");
+    }
+
+    async fn run_part(self, part: Part, shutdown: CancellationToken) {
+        let mut signals = self.app.work_signals();
         loop {
             let now = self.app.now();
+            let mut report = TickReport::default();
+            let result = match part {
+                Part::Timers => self.fire_due(now, &mut report).await,
+                Part::Deliveries => self.deliver_due(now, &mut report).await,
+            };
             // After a failure, wait a full poll before trying again rather than spinning
             // on a timer or delivery that keeps failing.
-            let failed = match self.tick(now).await {
-                Ok(report) => report.errors > 0,
+            let failed = match result {
+                Ok(()) => report.errors > 0,
                 Err(e) => {
-                    tracing::error!(error = %e, "engine pass failed; retrying");
+                    tracing::error!(error = %e, ?part, "engine pass failed; retrying");
                     true
                 }
             };
-            let wait = match self.app.next_work_at().await {
+            let next = match part {
+                Part::Timers => self.app.next_timer_at().await,
+                Part::Deliveries => self.app.next_delivery_at().await,
+            };
+            let wait = match next {
                 _ if failed => self.poll,
                 Ok(Some(at)) => {
                     let ms = (at - self.app.now()).clamp(MIN_WAIT_MS, self.poll.as_millis() as i64);
@@ -183,12 +215,17 @@ impl Engine {
             };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = self.app.work_signalled() => {}
+                _ = signals.changed() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-        tracing::info!("engine stopped");
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Timers,
+    Deliveries,
 }
 
 /// The message for a batch: one notification as it is, several to one destination

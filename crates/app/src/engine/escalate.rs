@@ -92,11 +92,15 @@ pub(crate) async fn resolve_targets(
 
 /// Every active administrator: the fallback of last resort.
 pub(crate) async fn admins(d: &mut Decision<'_>) -> AppResult<Vec<User>> {
-    Ok(users::list(d.conn())
-        .await?
-        .into_iter()
-        .filter(|u| u.role == SystemRole::Admin && u.deactivated_at.is_none())
-        .collect())
+    if d.admins.is_none() {
+        let list = users::list(d.conn())
+            .await?
+            .into_iter()
+            .filter(|u| u.role == SystemRole::Admin && u.deactivated_at.is_none())
+            .collect();
+        d.admins = Some(list);
+    }
+    Ok(d.admins.clone().unwrap_or_default())
 }
 
 fn names(users: &[User]) -> String {
