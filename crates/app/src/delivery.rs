@@ -105,9 +105,17 @@ impl App {
             let recent =
                 outbox::sent_since(d.conn(), &first.channel, &first.address, now - 60_000).await?;
             if recent >= i64::from(cfg.rate_limit_per_minute) {
-                for n in &b.items {
-                    outbox::defer(d.conn(), &n.id, now + 60_000).await?;
-                }
+                // Everything due for this destination waits for the next minute.
+                let ids: Vec<&str> = b.items.iter().map(|n| n.id.as_str()).collect();
+                outbox::defer_destination(
+                    d.conn(),
+                    &first.channel,
+                    &first.address,
+                    &ids,
+                    now,
+                    now + 60_000,
+                )
+                .await?;
                 tracing::info!(channel = %first.channel, count = b.items.len(), "destination over its rate limit; deferred a minute");
             } else {
                 out.push(b);

@@ -257,3 +257,37 @@ pub async fn count_by_status(conn: &mut Conn) -> Result<Vec<(String, i64)>, Stor
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
 }
+
+/// Moves every due, undelivered notification to one destination to `until` (the
+/// destination is over its rate limit): the rows this worker claimed (`claimed`, whose
+/// leases are released) and the unleased ones. Rows another worker holds are left to
+/// it. Returns how many moved.
+pub async fn defer_destination(
+    conn: &mut Conn,
+    channel: &str,
+    address: &str,
+    claimed: &[&str],
+    now: Millis,
+    until: Millis,
+) -> Result<u64, StoreError> {
+    let marks: Vec<String> = (0..claimed.len()).map(|i| format!("${}", i + 5)).collect();
+    let mine = if marks.is_empty() {
+        String::new()
+    } else {
+        format!(" OR id IN ({})", marks.join(", "))
+    };
+    let sql = format!(
+        "UPDATE notifications SET next_attempt_at = $4, lease_until = NULL
+         WHERE channel = $1 AND address = $2 AND status IN ('pending', 'failed')
+           AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3{mine})"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(channel)
+        .bind(address)
+        .bind(now)
+        .bind(until);
+    for id in claimed {
+        q = q.bind(*id);
+    }
+    Ok(q.execute(&mut *conn).await?.rows_affected())
+}

@@ -111,3 +111,39 @@ pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
         .await?
         .try_get(0)?)
 }
+
+/// [`take`] for several timers with one statement: which of them this transaction
+/// claimed (in the order given).
+pub async fn take_many(conn: &mut Conn, timers: &[Timer]) -> Result<Vec<bool>, StoreError> {
+    if timers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let clauses: Vec<String> = (0..timers.len())
+        .map(|i| {
+            format!(
+                "(kind = ${} AND subject = ${} AND generation = ${})",
+                3 * i + 1,
+                3 * i + 2,
+                3 * i + 3
+            )
+        })
+        .collect();
+    let sql = format!(
+        "DELETE FROM timers WHERE {} RETURNING kind, subject",
+        clauses.join(" OR ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for t in timers {
+        q = q.bind(&t.kind).bind(&t.subject).bind(t.generation);
+    }
+    let taken: Vec<(String, String)> = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(timers
+        .iter()
+        .map(|t| taken.iter().any(|(k, s)| *k == t.kind && *s == t.subject))
+        .collect())
+}

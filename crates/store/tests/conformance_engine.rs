@@ -141,6 +141,23 @@ both_backends!(timers_fire_once_by_generation, |db: TestDb| async move {
     tx.commit().await.unwrap();
     let mut c = store.read().await.unwrap();
     assert_eq!(timer::count(&mut c).await.unwrap(), 1);
+    drop(c);
+    // Several at once: only the current generation of each is taken.
+    let mut tx = store.begin().await.unwrap();
+    timer::schedule(tx.conn(), "ack_due", "a", 1).await.unwrap();
+    timer::schedule(tx.conn(), "ack_due", "b", 1).await.unwrap();
+    let both = timer::due(tx.conn(), 1, 10).await.unwrap();
+    timer::schedule(tx.conn(), "ack_due", "b", 1).await.unwrap(); // b moves on
+    assert_eq!(
+        timer::take_many(tx.conn(), &both).await.unwrap(),
+        [true, false]
+    );
+    assert_eq!(
+        timer::take_many(tx.conn(), &both).await.unwrap(),
+        [false, false]
+    );
+    assert!(timer::take_many(tx.conn(), &[]).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
 });
 
 both_backends!(
@@ -252,6 +269,30 @@ both_backends!(
             .id
             .clone();
         notification::defer(tx.conn(), &fourth, 500).await.unwrap();
+        // Over its rate limit, a destination's due rows move a minute on: the worker's own
+        // claimed rows and unleased ones.
+        notification::enqueue(tx.conn(), &note("k4", &iid, 100))
+            .await
+            .unwrap();
+        notification::enqueue(tx.conn(), &note("k5", &iid, 100))
+            .await
+            .unwrap();
+        let held = notification::claim(tx.conn(), 100, 900, 1).await.unwrap();
+        let mine = notification::claim(tx.conn(), 100, 900, 1).await.unwrap();
+        assert_eq!(
+            notification::defer_destination(
+                tx.conn(),
+                "sms",
+                "+4915112345678",
+                &[mine[0].id.as_str()],
+                100,
+                60_100
+            )
+            .await
+            .unwrap(),
+            1,
+            "{held:?} is another worker's"
+        );
         assert_eq!(
             notification::cancel_by_key_prefix(tx.conn(), "page:run1:", "stopped")
                 .await

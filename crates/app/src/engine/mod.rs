@@ -55,13 +55,11 @@ impl App {
     pub async fn fire_timers(&self, timers: &[Timer]) -> AppResult<Vec<bool>> {
         let now = self.now();
         let mut d = self.decide().await?;
-        let mut fired = Vec::with_capacity(timers.len());
-        for t in timers {
-            let took = timer::take(d.conn(), t).await?;
-            if took {
+        let fired = timer::take_many(d.conn(), timers).await?;
+        for (t, took) in timers.iter().zip(&fired) {
+            if *took {
                 act(&mut d, t, now).await?;
             }
-            fired.push(took);
         }
         d.commit().await?;
         Ok(fired)
