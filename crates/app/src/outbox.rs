@@ -244,6 +244,15 @@ impl Decision<'_> {
         Ok(sent)
     }
 
+    /// Remembers what an incident locked in this decision says about its chat mirror:
+    /// without a service, only the configured default applies (no query needed).
+    pub(crate) fn knows(&mut self, incident: &Incident) {
+        if incident.service_id.is_none() {
+            let default = self.app.config().delivery.chat_webhook.clone();
+            self.chat.insert(incident.id.clone(), default);
+        }
+    }
+
     /// Posts a timeline event to the incident's chat mirror (the service's chat webhook,
     /// else the configured default), formatted for chat. Events about the mirror's own
     /// deliveries are not mirrored, so a broken mirror cannot feed itself.

@@ -76,16 +76,19 @@ async fn act(d: &mut crate::Decision<'_>, t: &Timer, now: Millis) -> AppResult<(
             let mut incident = incidents::lock(d.conn(), &run.incident_id)
                 .await?
                 .ok_or(AppError::NotFound("incident"))?;
+            d.knows(&incident);
             hooks::escalation_due(d, &mut incident, run, now).await?;
         }
         TIMER_ACK_DUE => {
             if let Some(incident) = incidents::lock(d.conn(), &t.subject).await? {
+                d.knows(&incident);
                 hooks::ack_overdue(d, &incident, now).await?;
             }
         }
         TIMER_REMIND | TIMER_UPDATE_DUE => {
             let (incident_id, audience) = split_subject(&t.subject)?;
             if let Some(mut incident) = incidents::lock(d.conn(), incident_id).await? {
+                d.knows(&incident);
                 if t.kind == TIMER_REMIND {
                     obligations::remind(d, &incident, audience, now).await?;
                 } else {
