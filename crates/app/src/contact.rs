@@ -2,7 +2,7 @@
 //! notification rules (which method, after what delay, for which urgency). A user
 //! manages their own; an administrator anyone's.
 
-use crate::{Actor, App, AppError, AppResult, secret};
+use crate::{Actor, App, AppResult, secret};
 use triad_domain::validate::{self, Validation};
 use triad_store::contact::{self, ContactMethod, Rule};
 use triad_store::new_id;
@@ -77,17 +77,9 @@ pub fn new_webhook_secret() -> String {
 }
 
 impl App {
+    /// The user (id, email or `me`) whose contact settings `actor` may manage.
     async fn contact_owner(&self, actor: &Actor, key: &str) -> AppResult<String> {
-        let key = if key == "me" {
-            actor.user_id().ok_or(AppError::NotFound("user"))?
-        } else {
-            key
-        };
-        let mut conn = self.store().read().await?;
-        let user = self
-            .find_user(&mut conn, key)
-            .await?
-            .ok_or(AppError::NotFound("user"))?;
+        let user = self.user(actor, key).await?;
         actor.require_self_or_admin(&user.id)?;
         Ok(user.id)
     }

@@ -143,16 +143,6 @@ pub async fn finish(conn: &mut Conn, n: &Notification) -> Result<bool, StoreErro
     Ok(done.rows_affected() == 1)
 }
 
-/// Moves a leased row's next attempt without counting an attempt (rate limiting).
-pub async fn defer(conn: &mut Conn, id: &str, until: Millis) -> Result<(), StoreError> {
-    sqlx::query("UPDATE notifications SET next_attempt_at = $2, lease_until = NULL WHERE id = $1")
-        .bind(id)
-        .bind(until)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
 /// Cancels an incident's undelivered notifications of the given purposes (an
 /// acknowledged incident stops its pending pages). Returns how many.
 pub async fn cancel_pending(

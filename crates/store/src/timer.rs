@@ -68,21 +68,6 @@ pub async fn due(conn: &mut Conn, now: Millis, limit: u32) -> Result<Vec<Timer>,
     rows.iter().map(from_row).collect()
 }
 
-/// Claims `t` for firing: deletes it if it still has the generation it was read with.
-/// `false` means another node fired it, or it was moved or cancelled: do nothing.
-/// On PostgreSQL a concurrent claimer waits for the first one's transaction and then
-/// finds nothing, so exactly one transaction acts on each timer.
-pub async fn take(conn: &mut Conn, t: &Timer) -> Result<bool, StoreError> {
-    let done =
-        sqlx::query("DELETE FROM timers WHERE kind = $1 AND subject = $2 AND generation = $3")
-            .bind(&t.kind)
-            .bind(&t.subject)
-            .bind(t.generation)
-            .execute(&mut *conn)
-            .await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// The earliest due time of any timer.
 pub async fn next_due(conn: &mut Conn) -> Result<Option<Millis>, StoreError> {
     let row = sqlx::query("SELECT MIN(due_at) FROM timers")
@@ -112,8 +97,11 @@ pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
         .try_get(0)?)
 }
 
-/// [`take`] for several timers with one statement: which of them this transaction
-/// claimed (in the order given).
+/// Claims timers for firing: deletes each one that still has the generation it was read
+/// with, in one statement, and says which of them this transaction claimed (in the
+/// order given). `false` means another node fired it, or it was moved or cancelled: do
+/// nothing. On PostgreSQL a concurrent claimer waits for the first one's transaction and
+/// then finds nothing, so exactly one transaction acts on each timer.
 pub async fn take_many(conn: &mut Conn, timers: &[Timer]) -> Result<Vec<bool>, StoreError> {
     if timers.is_empty() {
         return Ok(Vec::new());

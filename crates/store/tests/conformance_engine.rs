@@ -124,7 +124,11 @@ both_backends!(timers_fire_once_by_generation, |db: TestDb| async move {
     timer::schedule(tx.conn(), "ack_due", "i1", 90)
         .await
         .unwrap();
-    assert!(!timer::take(tx.conn(), &stale).await.unwrap());
+    assert!(
+        !timer::take_many(tx.conn(), std::slice::from_ref(&stale))
+            .await
+            .unwrap()[0]
+    );
     tx.commit().await.unwrap();
     let mut c = store.read().await.unwrap();
     let fresh = timer::due(&mut c, 100, 10).await.unwrap();
@@ -132,11 +136,24 @@ both_backends!(timers_fire_once_by_generation, |db: TestDb| async move {
     let fresh = fresh.iter().find(|t| t.kind == "ack_due").unwrap().clone();
     assert_eq!((fresh.generation, fresh.due_at), (stale.generation + 1, 90));
     let mut tx = store.begin().await.unwrap();
-    assert!(timer::take(tx.conn(), &fresh).await.unwrap());
-    assert!(!timer::take(tx.conn(), &fresh).await.unwrap(), "once only");
+    assert!(
+        timer::take_many(tx.conn(), std::slice::from_ref(&fresh))
+            .await
+            .unwrap()[0]
+    );
+    assert!(
+        !timer::take_many(tx.conn(), std::slice::from_ref(&fresh))
+            .await
+            .unwrap()[0],
+        "once only"
+    );
     drop(tx); // rolled back: the timer is still there
     let mut tx = store.begin().await.unwrap();
-    assert!(timer::take(tx.conn(), &fresh).await.unwrap());
+    assert!(
+        timer::take_many(tx.conn(), std::slice::from_ref(&fresh))
+            .await
+            .unwrap()[0]
+    );
     timer::cancel(tx.conn(), "escalate", "run").await.unwrap();
     tx.commit().await.unwrap();
     let mut c = store.read().await.unwrap();
@@ -265,10 +282,6 @@ both_backends!(
                 .len(),
             1
         );
-        let fourth = notification::list(tx.conn(), &iid).await.unwrap()[3]
-            .id
-            .clone();
-        notification::defer(tx.conn(), &fourth, 500).await.unwrap();
         // Over its rate limit, a destination's due rows move a minute on: the worker's own
         // claimed rows and unleased ones.
         notification::enqueue(tx.conn(), &note("k4", &iid, 100))

@@ -103,7 +103,11 @@ pub(crate) async fn admins(d: &mut Decision<'_>) -> AppResult<Vec<User>> {
     Ok(d.admins.clone().unwrap_or_default())
 }
 
-fn names(users: &[User]) -> String {
+/// People's names for timeline text: "Rita, Sam", or "nobody".
+pub(crate) fn names(users: &[User]) -> String {
+    if users.is_empty() {
+        return "nobody".into();
+    }
     users
         .iter()
         .map(|u| u.name.as_str())

@@ -2,6 +2,7 @@
 //! acknowledge, resolve, reopen, publish an update, add to the timeline; and when the
 //! acknowledgement deadline or an escalation step falls due.
 
+use super::escalate::names;
 use super::{TIMER_ACK_DUE, escalate, obligations};
 use crate::outbox::{Notice, Urgency, clock_time};
 use crate::{Actor, AppResult, Decision, rfc3339};
@@ -53,17 +54,6 @@ pub(crate) async fn comms_snapshot(
         return Ok(p.snapshot());
     }
     Ok(escalate::default_comms_snapshot())
-}
-
-fn names(users: &[User]) -> String {
-    if users.is_empty() {
-        return "nobody".into();
-    }
-    users
-        .iter()
-        .map(|u| u.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Starts paging for acknowledgement, sets the deadline timer, and sends reporters
