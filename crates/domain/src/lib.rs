@@ -4,10 +4,12 @@
 //! milliseconds) when it needs one, so the rules are testable without waiting.
 
 pub mod escalation;
+pub mod ical;
 pub mod incident;
 pub mod obligation;
 pub mod policy;
 pub mod role;
+pub mod schedule;
 pub mod severity;
 pub mod timeline;
 pub mod update;
