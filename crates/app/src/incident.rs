@@ -139,6 +139,7 @@ impl App {
             resolved_at: None,
             resolved_by: None,
             communication_gap_at: None,
+            understaffed_since: None,
             update_requests: 0,
         };
         incidents::insert(d.conn(), &incident).await?;
@@ -389,9 +390,13 @@ impl App {
         }
         match transition {
             Transition::Acknowledge => {
+                crate::engine::staffing::on_acknowledge(&mut d, &mut incident, now).await?;
                 hooks::after_acknowledge(&mut d, &mut incident, actor, now).await?
             }
-            Transition::Resolve => hooks::after_resolve(&mut d, &mut incident, actor, now).await?,
+            Transition::Resolve => {
+                crate::engine::staffing::restaff(&mut d, &mut incident, now, false).await?;
+                hooks::after_resolve(&mut d, &mut incident, actor, now).await?
+            }
             Transition::Reopen => {
                 hooks::page_for_ack(&mut d, &incident, now).await?;
             }

@@ -44,7 +44,8 @@ pub(crate) type Reach = (Vec<contact::ContactMethod>, Vec<contact::Rule>);
 /// What to say, once, to whoever receives it.
 #[derive(Debug, Clone)]
 pub(crate) struct Notice<'a> {
-    pub incident: &'a Incident,
+    /// What it is about; `None` for notices about a schedule (a shift handoff).
+    pub incident: Option<&'a Incident>,
     /// Why: `page`, `comms_page`, `receipt`, `acknowledged`, `update`, `reminder`, ….
     pub purpose: &'a str,
     /// The idempotency key's stem; the recipient and channel are appended.
@@ -97,11 +98,14 @@ impl Decision<'_> {
         let id = new_id();
         let now = self.app.now();
         let event = json!({
-            "type": format!("incident.{}", n.purpose),
+            "type": match n.incident {
+                Some(_) => format!("incident.{}", n.purpose),
+                None => n.purpose.to_string(),
+            },
             "notification_id": id,
             "idempotency_key": key,
             "created_at": rfc3339(now),
-            "incident": incident_json(n.incident),
+            "incident": n.incident.map(incident_json),
             "recipient": recipient,
             "subject": n.subject,
             "message": n.text,
@@ -110,7 +114,7 @@ impl Decision<'_> {
         let row = Notification {
             id,
             idempotency_key: key,
-            incident_id: Some(n.incident.id.clone()),
+            incident_id: n.incident.map(|i| i.id.clone()),
             purpose: n.purpose.to_string(),
             user_id: user_id.map(str::to_string),
             recipient: recipient.to_string(),
@@ -283,7 +287,7 @@ impl Decision<'_> {
         };
         let who = ev.actor_name.as_deref().unwrap_or("Triad");
         let n = Notice {
-            incident: &incident,
+            incident: Some(&incident),
             purpose: "chat",
             key: format!("chat:{}", ev.id),
             subject: format!(

@@ -250,7 +250,7 @@ async fn check_policy(conn: &mut Conn, input: &PolicyInput) -> AppResult<(String
         &input.levels,
         input.repeat,
         input.fallback.as_ref(),
-        false,
+        true,
     );
     let mut named: Vec<(String, Target)> = Vec::new();
     for (i, l) in input.levels.iter().enumerate() {
@@ -262,12 +262,18 @@ async fn check_policy(conn: &mut Conn, input: &PolicyInput) -> AppResult<(String
         named.push(("fallback".into(), t.clone()));
     }
     for (field, target) in named {
-        if let Target::User { id } = target {
-            match users::get(conn, &id).await? {
+        match target {
+            Target::User { id } => match users::get(conn, &id).await? {
                 Some(u) if u.deactivated_at.is_none() => {}
                 Some(_) => v.push(&field, "this user is deactivated"),
                 None => v.push(&field, "no such user"),
-            }
+            },
+            Target::Schedule { id } => match triad_store::schedule::find(conn, &id).await? {
+                Some(s) if s.id == id => {}
+                Some(s) => v.push(&field, format!("name the schedule by its id ({})", s.id)),
+                None => v.push(&field, "no such schedule"),
+            },
+            Target::IncidentRole { .. } => {}
         }
     }
     v.finish()?;

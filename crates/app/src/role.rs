@@ -42,7 +42,7 @@ impl App {
         }
         let now = self.now();
         let mut d = self.decide().await?;
-        let incident = incidents::lock(d.conn(), key)
+        let mut incident = incidents::lock(d.conn(), key)
             .await?
             .ok_or(AppError::NotFound("incident"))?;
         let user = match self.find_user(d.conn(), &input.user).await? {
@@ -122,6 +122,7 @@ impl App {
             }
         };
         d.append(event).await?;
+        crate::engine::staffing::restaff(&mut d, &mut incident, now, false).await?;
         let holders = roles::list(d.conn(), &incident.id, true).await?;
         d.commit().await?;
         Ok(holders)
@@ -150,7 +151,7 @@ impl App {
         };
         let now = self.now();
         let mut d = self.decide().await?;
-        let incident = incidents::lock(d.conn(), key)
+        let mut incident = incidents::lock(d.conn(), key)
             .await?
             .ok_or(AppError::NotFound("incident"))?;
         let user = self
@@ -183,6 +184,7 @@ impl App {
         let data = json!({"role": role.as_str(), "user_id": user.id, "assignment_id": held.assignment.id, "note": note});
         d.append(self.event(actor, &incident.id, EventKind::RoleReleased, body, data))
             .await?;
+        crate::engine::staffing::restaff(&mut d, &mut incident, now, false).await?;
         let holders = roles::list(d.conn(), &incident.id, true).await?;
         d.commit().await?;
         Ok(holders)

@@ -1,9 +1,12 @@
-//! `triad incident ...` and `triad login`: the command-line client over the REST API.
+//! `triad incident ...`, `triad schedule ...`, `triad oncall` and `triad login`: the
+//! command-line client over the REST API.
 
 mod client;
 mod render;
+mod schedule;
 
 pub use client::{Client, ClientError};
+pub use schedule::{ScheduleCmd, run_oncall, run_schedule};
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -98,7 +101,7 @@ pub enum IncidentCmd {
     Timeline { id: String },
 }
 
-fn path_segment(s: &str) -> String {
+pub(crate) fn path_segment(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

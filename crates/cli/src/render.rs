@@ -12,7 +12,7 @@ pub enum Kind {
     Timeline,
 }
 
-fn s(v: &Value) -> String {
+pub(crate) fn s(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
         Value::String(s) => s.clone(),
@@ -21,7 +21,7 @@ fn s(v: &Value) -> String {
 }
 
 /// Left-aligned columns, two spaces apart.
-fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -118,6 +118,12 @@ pub fn human(v: &Value, kind: Kind) -> String {
                 s(&v["acknowledged_at"]),
                 s(&v["resolved_at"]),
             );
+            if v["understaffed"].as_bool() == Some(true) {
+                out.push_str(&format!(
+                    "\nUNDERSTAFFED since {}: see the timeline's understaffed event",
+                    s(&v["understaffed_since"])
+                ));
+            }
             if let Some(d) = v["description"].as_str() {
                 out.push_str(&format!("\n\n{d}"));
             }

@@ -136,6 +136,8 @@ pub struct Incident {
     pub resolved_by: Option<String>,
     /// Set while the team works without telling anyone (see `app::engine`).
     pub communication_gap_at: Option<Millis>,
+    /// Since when the incident has fallen short of its staffing policy (`None`: staffed).
+    pub understaffed_since: Option<Millis>,
     /// How many times somebody pressed "I am not getting updates".
     pub update_requests: i64,
 }
@@ -198,6 +200,7 @@ mod tests {
             resolved_at: None,
             resolved_by: None,
             communication_gap_at: None,
+            understaffed_since: None,
             update_requests: 0,
         }
     }

@@ -27,10 +27,14 @@ pub enum EventKind {
     ReporterNotified,
     NotificationFailed,
     NotificationDead,
+    /// The incident fell short of its staffing policy.
+    Understaffed,
+    /// Every role the staffing policy requires is filled again.
+    Staffed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::IncidentDeclared,
         EventKind::IncidentChanged,
         EventKind::Acknowledged,
@@ -51,6 +55,8 @@ impl EventKind {
         EventKind::ReporterNotified,
         EventKind::NotificationFailed,
         EventKind::NotificationDead,
+        EventKind::Understaffed,
+        EventKind::Staffed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +81,8 @@ impl EventKind {
             EventKind::ReporterNotified => "reporter_notified",
             EventKind::NotificationFailed => "notification_failed",
             EventKind::NotificationDead => "notification_dead",
+            EventKind::Understaffed => "understaffed",
+            EventKind::Staffed => "staffed",
         }
     }
 

@@ -46,6 +46,10 @@ pub struct IncidentDto {
     pub communication_gap_at: Option<String>,
     /// How many times somebody asked for an update.
     pub update_requests: i64,
+    /// The incident falls short of its severity's staffing policy (see the timeline's
+    /// `understaffed` event for what is missing).
+    pub understaffed: bool,
+    pub understaffed_since: Option<String>,
     /// Who holds which role now (on single-incident responses only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<RoleDto>>,
@@ -100,6 +104,8 @@ impl From<&Incident> for IncidentDto {
             resolved_by: i.resolved_by.clone(),
             communication_gap_at: ts_opt(i.communication_gap_at),
             update_requests: i.update_requests,
+            understaffed: i.understaffed_since.is_some(),
+            understaffed_since: ts_opt(i.understaffed_since),
             roles: None,
             reporters: None,
         }

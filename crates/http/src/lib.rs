@@ -4,13 +4,14 @@
 pub mod api;
 pub mod dto;
 pub mod dto_engine;
+pub mod dto_schedule;
 pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod ops;
 pub mod stream;
 
-use api::{admin, contacts, incidents, policies};
+use api::{admin, contacts, incidents, policies, schedules};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -138,12 +139,42 @@ pub fn router(state: AppState) -> Router {
             "/tokens/{id}",
             get(admin::get_token).delete(admin::revoke_token),
         )
+        .route("/schedules", get(schedules::list).post(schedules::create))
+        .route(
+            "/schedules/{id}",
+            get(schedules::get)
+                .patch(schedules::change)
+                .delete(schedules::delete),
+        )
+        .route("/schedules/{id}/layers", put(schedules::put_layers))
+        .route("/schedules/{id}/overrides", post(schedules::add_override))
+        .route(
+            "/schedules/{id}/overrides/{override_id}",
+            axum::routing::delete(schedules::delete_override),
+        )
+        .route("/schedules/{id}/final", get(schedules::final_schedule))
+        .route("/schedules/{id}/gaps", get(schedules::gaps))
+        .route(
+            "/schedules/{id}/calendar-feed",
+            post(schedules::schedule_feed),
+        )
+        .route("/users/{id}/calendar-feed", post(schedules::user_feed))
+        .route("/oncall", get(schedules::oncall))
+        .route(
+            "/teams/{id}/role-schedules",
+            get(schedules::team_roles).put(schedules::put_team_roles),
+        )
+        .route(
+            "/services/{id}/role-schedules",
+            get(schedules::service_roles).put(schedules::put_service_roles),
+        )
         .route("/openapi.json", get(openapi_json));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/ical/{file}", get(schedules::calendar))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), ops::observe))

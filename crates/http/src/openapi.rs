@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::api::{admin, contacts, incidents, policies};
+use crate::api::{admin, contacts, incidents, policies, schedules};
 use crate::dto_engine::*;
+use crate::dto_schedule::*;
 use crate::error::{ErrorBody, ErrorDetail, FieldErrorDto};
 use crate::{dto::*, stream};
 use utoipa::Modify;
@@ -27,11 +28,19 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         admin::list_teams, admin::create_team, admin::get_team, admin::change_team, admin::delete_team,
         admin::list_services, admin::create_service, admin::get_service, admin::change_service, admin::delete_service,
         admin::list_tokens, admin::create_token, admin::get_token, admin::revoke_token,
+        schedules::list, schedules::create, schedules::get, schedules::change, schedules::delete,
+        schedules::put_layers, schedules::add_override, schedules::delete_override,
+        schedules::final_schedule, schedules::gaps, schedules::schedule_feed, schedules::user_feed,
+        schedules::oncall, schedules::team_roles, schedules::put_team_roles,
+        schedules::service_roles, schedules::put_service_roles,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorDto, IncidentDto, IncidentPage, RoleDto,
         TimelineEventDto, UpdateDto, UserDto, TeamDto, ServiceDto, TokenDto, LoginResponse,
         ReporterDto, EscalationPolicyDto, LevelDto, TargetDto, SeverityPolicyDto, StaffingDto, CadenceDto,
-        ContactMethodDto, RuleDto, UpdateRequestDto, NotificationDto)),
+        ContactMethodDto, RuleDto, UpdateRequestDto, NotificationDto,
+        ScheduleDto, ScheduleRequest, SchedulePatchRequest, LayersRequest, LayerDto, VersionDto, GapDto,
+        OverrideRequest, OverrideDto, PersonDto, SegmentDto, FinalScheduleDto, GapsDto, OnCallDto,
+        RoleOnCallDto, OnCallReportDto, RoleSchedulesRequest, RoleSchedulesDto, CalendarFeedDto)),
     modifiers(&Bearer),
     security(("bearer" = [])),
 )]

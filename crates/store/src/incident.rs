@@ -7,7 +7,7 @@ use triad_domain::incident::{Incident, PublicState, Status};
 use triad_domain::severity::Severity;
 
 const COLUMNS: &str = "id, number, title, description, severity, status, public_state, service_id, \
-    created_by, created_at, updated_at, ack_due_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, communication_gap_at, update_requests";
+    created_by, created_at, updated_at, ack_due_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, communication_gap_at, update_requests, understaffed_since";
 
 fn from_row(row: &AnyRow) -> Result<Incident, StoreError> {
     let severity: String = row.try_get("severity")?;
@@ -34,12 +34,13 @@ fn from_row(row: &AnyRow) -> Result<Incident, StoreError> {
         resolved_by: row.try_get("resolved_by")?,
         communication_gap_at: row.try_get("communication_gap_at")?,
         update_requests: row.try_get("update_requests")?,
+        understaffed_since: row.try_get("understaffed_since")?,
     })
 }
 
 pub async fn insert(conn: &mut Conn, i: &Incident) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO incidents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        "INSERT INTO incidents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&i.id)
@@ -60,6 +61,7 @@ pub async fn insert(conn: &mut Conn, i: &Incident) -> Result<(), StoreError> {
         .bind(&i.resolved_by)
         .bind(i.communication_gap_at)
         .bind(i.update_requests)
+        .bind(i.understaffed_since)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -70,7 +72,8 @@ pub async fn save(conn: &mut Conn, i: &Incident) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE incidents SET title = $2, description = $3, severity = $4, status = $5, public_state = $6,
             service_id = $7, updated_at = $8, ack_due_at = $9, acknowledged_at = $10, acknowledged_by = $11,
-            resolved_at = $12, resolved_by = $13, communication_gap_at = $14, update_requests = $15
+            resolved_at = $12, resolved_by = $13, communication_gap_at = $14, update_requests = $15,
+            understaffed_since = $16
          WHERE id = $1",
     )
     .bind(&i.id)
@@ -88,6 +91,7 @@ pub async fn save(conn: &mut Conn, i: &Incident) -> Result<(), StoreError> {
     .bind(&i.resolved_by)
     .bind(i.communication_gap_at)
     .bind(i.update_requests)
+    .bind(i.understaffed_since)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {

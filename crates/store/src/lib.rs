@@ -14,6 +14,7 @@ pub mod notification;
 pub mod obligation;
 pub mod reporter;
 pub mod role;
+pub mod schedule;
 pub mod service;
 pub mod severity_policy;
 pub mod team;

@@ -66,6 +66,7 @@ fn an_incident(number: i64, severity: Severity, status: Status) -> Incident {
         resolved_at: (status == Status::Resolved).then_some(number * 10 + 5),
         resolved_by: None,
         communication_gap_at: None,
+        understaffed_since: None,
         update_requests: 0,
     }
 }

@@ -63,6 +63,7 @@ async fn setup(store: &Store) -> (String, String) {
             resolved_at: None,
             resolved_by: None,
             communication_gap_at: Some(5),
+            understaffed_since: None,
             update_requests: 2,
         },
     )

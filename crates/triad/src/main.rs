@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use config::{Config, FlagOverrides};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use triad_cli::{ClientOpts, IncidentCmd};
+use triad_cli::{ClientOpts, IncidentCmd, ScheduleCmd};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,6 +63,21 @@ enum Command {
         client: ClientOpts,
         #[command(subcommand)]
         command: IncidentCmd,
+    },
+    /// On-call schedules on a running server.
+    Schedule {
+        #[command(flatten)]
+        client: ClientOpts,
+        #[command(subcommand)]
+        command: ScheduleCmd,
+    },
+    /// Who is on call now (or --at a time), in every schedule and role schedule.
+    Oncall {
+        #[command(flatten)]
+        client: ClientOpts,
+        /// RFC 3339 time (default now).
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Change your password: standard input holds the current password on the first
     /// line and the new one on the second.
@@ -152,6 +167,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Incident { client, command } => {
             println!("{}", triad_cli::run_incident(&client, command).await?);
+            Ok(())
+        }
+        Command::Schedule { client, command } => {
+            println!("{}", triad_cli::run_schedule(&client, command).await?);
+            Ok(())
+        }
+        Command::Oncall { client, at } => {
+            println!("{}", triad_cli::run_oncall(&client, at).await?);
             Ok(())
         }
         Command::Password { client } => {

@@ -109,6 +109,18 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
             json!({"name": format!("doomed-{role}"), "levels": level}),
         )
         .await;
+        let layers = json!([{"name": "daily", "participants": [helper_id], "shift_length": 1,
+            "shift_unit": "days", "start": "2025-12-29", "handoff_time": "09:00"}]);
+        let schedule = made(
+            "/api/v1/schedules",
+            json!({"name": format!("keep-{role}"), "time_zone": "UTC", "layers": layers}),
+        )
+        .await;
+        let doomed_schedule = made(
+            "/api/v1/schedules",
+            json!({"name": format!("doomed-{role}"), "time_zone": "UTC", "layers": layers}),
+        )
+        .await;
         let severity = json!({"ack_deadline_seconds": 14400,
             "staffing": {"required": ["responder"], "distinct": false}});
         let cases: Vec<(Method, String, Option<Value>, Need, u16)> = vec![
@@ -478,6 +490,138 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
                 Need::Read,
                 200,
             ),
+            (
+                Method::GET,
+                "/api/v1/schedules".into(),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::POST,
+                "/api/v1/schedules".into(),
+                Some(
+                    json!({"name": format!("new-{role}"), "time_zone": "Europe/London", "layers": layers}),
+                ),
+                Need::Admin,
+                201,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/schedules/{schedule}"),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/schedules/{schedule}"),
+                Some(json!({"description": "the rota"})),
+                Need::Admin,
+                200,
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/schedules/{schedule}/layers"),
+                Some(json!({"layers": layers})),
+                Need::Admin,
+                200,
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/schedules/{doomed_schedule}"),
+                None,
+                Need::Admin,
+                204,
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/schedules/{schedule}/overrides"),
+                Some(
+                    json!({"start": "2026-01-01T01:00:00Z", "end": "2026-01-01T02:00:00Z",
+                    "action": "add", "user": helper_id}),
+                ),
+                Need::Respond,
+                201,
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/schedules/{schedule}/overrides/none-such"),
+                None,
+                Need::Respond,
+                404,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/schedules/{schedule}/final"),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/schedules/{schedule}/gaps"),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/schedules/{schedule}/calendar-feed"),
+                None,
+                Need::Admin,
+                201,
+            ),
+            (
+                Method::POST,
+                "/api/v1/users/me/calendar-feed".into(),
+                None,
+                Need::AnyUser,
+                201,
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/users/{victim}/calendar-feed"),
+                None,
+                Need::Admin,
+                201,
+            ),
+            (Method::GET, "/api/v1/oncall".into(), None, Need::Read, 200),
+            (
+                Method::GET,
+                format!("/api/v1/teams/{team}/role-schedules"),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/teams/{team}/role-schedules"),
+                Some(json!({"coordinator": schedule})),
+                Need::Admin,
+                200,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/services/{service}/role-schedules"),
+                None,
+                Need::Read,
+                200,
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/services/{service}/role-schedules"),
+                Some(json!({})),
+                Need::Admin,
+                200,
+            ),
+            (
+                Method::GET,
+                "/ical/cal_none-such.ics".into(),
+                None,
+                Need::Public,
+                404,
+            ),
         ];
         per_caller = cases.len();
         for (method, path, body, need, ok) in cases {
@@ -519,7 +663,7 @@ both_backends!(every_route_by_every_role, |db: TestDb| async move {
             checked += 1;
         }
     }
-    assert_eq!(per_caller, 55, "every route of the API is in the table");
+    assert_eq!(per_caller, 74, "every route of the API is in the table");
     assert_eq!(checked, per_caller * tokens.len());
     t.stop().await;
 });

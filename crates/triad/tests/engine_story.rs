@@ -135,6 +135,30 @@ both_backends!(the_article_replayed, |db: TestDb| async move {
         )
         .await;
     assert_eq!(st, 201, "{svc}");
+    // The observer and coordinator come from role schedules: the secondary on-call and
+    // the manager on duty.
+    for (name, who) in [("ingest secondary", &omar), ("manager on duty", &cora)] {
+        let (st, s) = t
+            .post(
+                "/api/v1/schedules",
+                &admin,
+                json!({"name": name, "time_zone": "Europe/London", "layers": [{
+                    "name": "weekly", "participants": [who], "shift_length": 1,
+                    "shift_unit": "weeks", "start": "2025-12-01", "handoff_time": "09:00"}]}),
+            )
+            .await;
+        assert_eq!(st, 201, "{s}");
+        assert_eq!(s["coverage_gaps"], json!([]), "{s}");
+    }
+    let (st, rs) = t
+        .call(
+            Method::PUT,
+            "/api/v1/services/data ingest/role-schedules",
+            Some(&admin),
+            Some(json!({"observer": "ingest secondary", "coordinator": "manager on duty"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{rs}");
 
     // 00:00 — the support engineer files a SEV1 for a customer.
     let (st, inc) = t
@@ -192,17 +216,31 @@ both_backends!(the_article_replayed, |db: TestDb| async move {
     );
     let paged_before_ack = t.recorder.sent().len();
 
-    // The team forms; the observer's notes stream to the internal channel.
-    for (role, user) in [("observer", &omar), ("coordinator", &cora)] {
-        let (st, _) = t
-            .post(
-                &format!("{path}/roles"),
-                &rita_tok,
-                json!({"role": role, "user": user}),
+    // The team formed at the acknowledgement: observer and coordinator came from their
+    // role schedules, so the incident is fully staffed.
+    let (_, i) = t.get(&path, &admin).await;
+    let held: Vec<(String, String)> = i["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["role"].as_str().unwrap().into(),
+                r["user_id"].as_str().unwrap().into(),
             )
-            .await;
-        assert_eq!(st, 200);
-    }
+        })
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("responder".to_string(), rita.clone()),
+            ("observer".to_string(), omar.clone()),
+            ("coordinator".to_string(), cora.clone())
+        ],
+        "{i}"
+    );
+    assert_eq!(i["understaffed"], false, "{i}");
+    // The observer's notes stream to the internal channel.
     t.post(
         &format!("{path}/notes"),
         &omar_tok,

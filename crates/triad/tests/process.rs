@@ -101,8 +101,10 @@ both_backends!(cli_runs_the_whole_flow, |db: TestDb| async move {
             "paged",
             "acknowledged",
             "role_assigned",
+            "understaffed",
             "role_assigned",
             "role_assigned",
+            "staffed",
             "role_handed_over",
             "note",
             "update_published",
@@ -147,6 +149,69 @@ both_backends!(cli_runs_the_whole_flow, |db: TestDb| async move {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach Triad"));
     t.stop().await;
 });
+
+both_backends!(
+    cli_shows_schedules_and_who_is_on_call,
+    |db: TestDb| async move {
+        let t = TestApp::spawn(db).await;
+        let admin = t.admin_token.clone();
+        t.user("ana@example.com", "Ana Primary", "responder").await;
+        t.user("ben@example.com", "Ben Backup", "responder").await;
+        let (st, s) = t
+        .post(
+            "/api/v1/schedules",
+            &admin,
+            json!({"name": "primary", "time_zone": "Europe/London", "layers": [{
+                "name": "daily", "participants": ["ana@example.com", "ben@example.com"],
+                "shift_length": 1, "shift_unit": "days", "start": "2025-12-29",
+                "handoff_time": "09:00",
+                "restrictions": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}]}]}),
+        )
+        .await;
+        assert_eq!(st, 201, "{s}");
+        let run = |args: &[&str]| {
+            let (ok, out, err) = cli(&t, &admin, args);
+            assert!(ok, "triad {args:?} failed: {err}");
+            out
+        };
+        let list = run(&["schedule", "list"]);
+        assert!(
+            list.contains("primary") && list.contains("Europe/London"),
+            "{list}"
+        );
+        let shown = run(&[
+            "schedule",
+            "show",
+            "primary",
+            "--from",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            "2026-01-03T00:00:00Z",
+        ]);
+        assert!(
+            shown.contains("2026-01-01T08:00:00Z  2026-01-01T09:00:00Z  Ana Primary")
+                && shown.contains("2026-01-01T09:00:00Z  2026-01-01T18:00:00Z  Ben Backup")
+                && shown.contains("GAPS (nobody on call)")
+                && shown.contains("2026-01-01T18:00:00Z  2026-01-02T08:00:00Z"),
+            "{shown}"
+        );
+        let json: Value =
+            serde_json::from_str(&run(&["schedule", "show", "primary", "--json"])).unwrap();
+        assert_eq!(json["name"], "primary");
+        let now = run(&["oncall"]);
+        assert!(now.contains("primary") && now.contains("nobody"), "{now}");
+        let at = run(&["oncall", "--at", "2026-01-01T10:00:00Z"]);
+        assert!(
+            at.contains("Ben Backup") && at.contains("2026-01-01T18:00:00Z"),
+            "{at}"
+        );
+        let (ok, _, err) = cli(&t, &admin, &["oncall", "--at", "noon"]);
+        assert!(!ok && err.contains("at: must be an RFC 3339 time"), "{err}");
+        let (ok, _, err) = cli(&t, &admin, &["schedule", "show", "nope"]);
+        assert!(!ok && err.contains("HTTP 404"), "{err}");
+        t.stop().await;
+    }
+);
 
 /// A `triad serve` child process, the address it listens on, and what it printed
 /// before it started listening.

@@ -73,8 +73,11 @@ pub(crate) async fn resolve_targets(
                 .filter(|h| h.assignment.role == *role)
                 .map(|h| h.assignment.user_id)
                 .collect(),
-            // Schedules arrive with on-call schedules; policies cannot name them yet.
-            Target::Schedule { .. } => Vec::new(),
+            // Whoever is on call at the moment of paging.
+            Target::Schedule { id } => match triad_store::schedule::find(d.conn(), id).await? {
+                Some(s) => crate::schedule::compile(&s)?.on_call_at(d.app.now()),
+                None => Vec::new(),
+            },
         };
         for id in ids {
             if out.iter().any(|u| u.id == id) {
@@ -210,7 +213,7 @@ async fn take_step(
                     incident.number
                 );
                 let notice = Notice {
-                    incident,
+                    incident: Some(incident),
                     purpose: page_purpose(run),
                     key: format!("{}{}:{}", run_key(run), at.round, at.level),
                     subject,
@@ -250,7 +253,7 @@ async fn take_step(
                     people = admins(d).await?;
                 }
                 let notice = Notice {
-                    incident,
+                    incident: Some(incident),
                     purpose: "exhausted",
                     key: format!("exhausted:{}", run.id),
                     subject: format!(

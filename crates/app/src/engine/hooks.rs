@@ -96,7 +96,7 @@ pub(crate) async fn after_declare(
     }
     let due = incident.ack_due_at;
     let notice = Notice {
-        incident,
+        incident: Some(incident),
         purpose: "receipt",
         key: format!("receipt:{}", incident.id),
         subject: format!("Received: #{} {}", incident.number, incident.title),
@@ -151,7 +151,7 @@ pub(crate) async fn after_acknowledge(
     }
     let next = obligations::due_at(d, &incident.id, Audience::Reporters).await?;
     let notice = Notice {
-        incident,
+        incident: Some(incident),
         purpose: "acknowledged",
         key: format!("acknowledged:{}:{now}", incident.id),
         subject: format!("#{} is being handled: {}", incident.number, incident.title),
@@ -217,7 +217,7 @@ pub(crate) async fn after_resolve(
         .map(|r| (r - incident.created_at) / 60_000)
         .unwrap_or(0);
     let notice = Notice {
-        incident,
+        incident: Some(incident),
         purpose: "resolved",
         key: format!("resolved:{}:{now}", incident.id),
         subject: format!("Resolved: #{} {}", incident.number, incident.title),
@@ -307,7 +307,7 @@ pub(crate) async fn ack_overdue(
     if !escalating {
         told = escalate::admins(d).await?;
         let notice = Notice {
-            incident,
+            incident: Some(incident),
             purpose: "ack_overdue",
             key: format!(
                 "ack_overdue:{}:{}",
@@ -389,7 +389,7 @@ pub(crate) async fn after_activity(
         people = escalate::admins(d).await?;
     }
     let notice = Notice {
-        incident,
+        incident: Some(incident),
         purpose: "communication_gap",
         key: format!("gap:{}:{now}", incident.id),
         subject: format!(
@@ -448,7 +448,7 @@ pub(crate) async fn after_update(
         let list = reporters::list(d.conn(), &incident.id).await?;
         let next = obligations::due_at(d, &incident.id, Audience::Reporters).await?;
         let notice = Notice {
-            incident,
+            incident: Some(incident),
             purpose: "update",
             key: format!("update:{}", update.id),
             subject: format!(

@@ -4,8 +4,10 @@
 //! timers and delivers the outbox lives in the `triad-engine` crate.
 
 pub(crate) mod escalate;
+pub(crate) mod handoff;
 pub(crate) mod hooks;
 mod obligations;
+pub(crate) mod staffing;
 
 use crate::{App, AppError, AppResult};
 use triad_domain::Millis;
@@ -96,6 +98,7 @@ async fn act(d: &mut crate::Decision<'_>, t: &Timer, now: Millis) -> AppResult<(
                 }
             }
         }
+        handoff::TIMER_HANDOFF => handoff::fire(d, &t.subject, t.due_at, now).await?,
         other => {
             tracing::warn!(kind = other, subject = %t.subject, "unknown timer kind; dropped");
         }

@@ -88,7 +88,7 @@ pub(crate) async fn remind(
     let people = writers(d, incident).await?;
     for u in &people {
         let notice = Notice {
-            incident,
+            incident: Some(incident),
             purpose: "reminder",
             key: format!("remind:{}:{}:{}", incident.id, audience.as_str(), ob.due_at),
             subject: format!(

@@ -4,3 +4,4 @@ pub mod admin;
 pub mod contacts;
 pub mod incidents;
 pub mod policies;
+pub mod schedules;
