@@ -1,4 +1,5 @@
-//! Who is acting: a signed-in user, or the system itself (offline administration).
+//! Who is acting: a signed-in user, the system itself (offline administration), or an
+//! integration key sending alerts.
 
 use crate::{AppError, AppResult};
 use triad_domain::user::{Permission, User};
@@ -9,13 +10,16 @@ pub enum Actor {
     /// The operator at the server's console (`triad user add`, `triad token create`,
     /// first-start bootstrap). Allowed everything.
     System,
+    /// An integration key sending alerts (its name is shown on the timeline). It may
+    /// open, acknowledge, resolve and annotate incidents, nothing else.
+    Integration(String),
 }
 
 impl Actor {
     pub fn user_id(&self) -> Option<&str> {
         match self {
             Actor::User(u) => Some(&u.id),
-            Actor::System => None,
+            Actor::System | Actor::Integration(_) => None,
         }
     }
 
@@ -23,6 +27,7 @@ impl Actor {
         match self {
             Actor::User(u) => &u.name,
             Actor::System => "Triad",
+            Actor::Integration(name) => name,
         }
     }
 
@@ -30,6 +35,10 @@ impl Actor {
         match self {
             Actor::User(u) => !u.must_change_password && u.role.allows(permission),
             Actor::System => true,
+            Actor::Integration(_) => matches!(
+                permission,
+                Permission::Declare | Permission::Note | Permission::Respond
+            ),
         }
     }
 
@@ -45,6 +54,7 @@ impl Actor {
         let role = match self {
             Actor::User(u) => u.role.as_str(),
             Actor::System => "system",
+            Actor::Integration(_) => "integration",
         };
         let what = match permission {
             Permission::Read => "read",

@@ -25,6 +25,14 @@ pub enum AppError {
     /// One or more fields were refused.
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// Too many requests from one integration key; try again after this many seconds.
+    #[error(
+        "rate limit exceeded: at most {limit} events per minute for this key; retry in {retry_after_seconds} s"
+    )]
+    RateLimited {
+        limit: i64,
+        retry_after_seconds: u64,
+    },
     /// The database cannot be reached or failed; nothing was changed.
     #[error("storage failure: {0}")]
     Store(StoreError),

@@ -1,18 +1,16 @@
 //! Incidents: declare, read, list, change, and the lifecycle transitions.
 
-use crate::engine::hooks;
 use crate::{Actor, App, AppError, AppResult, service};
 use serde_json::json;
-use triad_domain::incident::{Incident, PublicState, Status, Transition};
-use triad_domain::role::{AssignmentPlan, IncidentRole, RoleAssignment, plan_assignment};
+use triad_domain::incident::{Incident, Status, Transition};
 use triad_domain::severity::Severity;
 use triad_domain::timeline::EventKind;
 use triad_domain::user::Permission;
 use triad_domain::validate::{self, Validation};
 use triad_store::incident::{self as incidents, Filter};
+use triad_store::new_id;
 use triad_store::reporter::Reporter;
 use triad_store::role::{self as roles, Holder};
-use triad_store::{counter, new_id};
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_DESCRIPTION: usize = 20_000;
@@ -115,58 +113,19 @@ impl App {
                 "validation passed with a missing field".into(),
             ));
         };
-        let now = self.now();
-        let number = counter::next(d.conn(), counter::INCIDENT_NUMBER).await?;
-        let incident = Incident {
-            id: new_id(),
-            number,
-            title,
-            description,
-            severity,
-            status: Status::Triggered,
-            public_state: PublicState::Investigating,
-            service_id: service.as_ref().map(|s| s.id.clone()),
-            created_by: actor.user_id().map(str::to_string),
-            created_at: now,
-            updated_at: now,
-            ack_due_at: Some(
-                self.severity_policy_in(d.conn(), severity)
-                    .await?
-                    .ack_due(now),
-            ),
-            acknowledged_at: None,
-            acknowledged_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            communication_gap_at: None,
-            understaffed_since: None,
-            update_requests: 0,
-        };
-        incidents::insert(d.conn(), &incident).await?;
-        let body = format!(
-            "{} declared #{} ({}): {}",
-            actor.name(),
-            number,
-            severity,
-            incident.title
-        );
-        let data = json!({
-            "number": number,
-            "title": incident.title,
-            "severity": severity.as_str(),
-            "service_id": incident.service_id,
-            "ack_due_at": incident.ack_due_at.map(crate::rfc3339),
-        });
-        let event = self.event(actor, &incident.id, EventKind::IncidentDeclared, body, data);
-        d.append(event).await?;
-        let mut reporters = Vec::new();
-        if let Some(mut r) = reporter {
-            r.incident_id = incident.id.clone();
-            r.created_at = now;
-            triad_store::reporter::insert(d.conn(), &r).await?;
-            reporters.push(r);
-        }
-        hooks::after_declare(&mut d, &incident, &reporters, now).await?;
+        let reporters: Vec<Reporter> = reporter.into_iter().collect();
+        let (incident, reporters) = crate::lifecycle::open_incident(
+            &mut d,
+            actor,
+            crate::lifecycle::NewIncident {
+                title,
+                description,
+                severity,
+                service_id: service.map(|s| s.id),
+            },
+            reporters,
+        )
+        .await?;
         d.commit().await?;
         Ok(IncidentView {
             incident,
@@ -346,61 +305,7 @@ impl App {
         let mut incident = incidents::lock(d.conn(), key)
             .await?
             .ok_or(AppError::NotFound("incident"))?;
-        let from = incident.status;
-        incident.apply(transition, actor.user_id(), now)?;
-        if transition == Transition::Reopen {
-            // A reopened incident must be accepted again, within a fresh deadline.
-            incident.ack_due_at = Some(
-                self.severity_policy_in(d.conn(), incident.severity)
-                    .await?
-                    .ack_due(now),
-            );
-        }
-        incidents::save(d.conn(), &incident).await?;
-        let (kind, verb) = match transition {
-            Transition::Acknowledge => (EventKind::Acknowledged, "acknowledged"),
-            Transition::Resolve => (EventKind::Resolved, "resolved"),
-            Transition::Reopen => (EventKind::Reopened, "reopened"),
-        };
-        let body = format!("{} {verb} the incident", actor.name());
-        let data = json!({"from": from.as_str(), "to": incident.status.as_str()});
-        d.append(self.event(actor, &incident.id, kind, body, data))
-            .await?;
-        if let (Transition::Acknowledge, Some(me)) = (transition, actor.user_id()) {
-            let active: Vec<RoleAssignment> = roles::list(d.conn(), &incident.id, true)
-                .await?
-                .into_iter()
-                .map(|h| h.assignment)
-                .collect();
-            if plan_assignment(&active, IncidentRole::Responder, me) == AssignmentPlan::Assign {
-                let a = RoleAssignment::open(
-                    new_id(),
-                    &incident.id,
-                    IncidentRole::Responder,
-                    me,
-                    Some(me),
-                    now,
-                );
-                roles::open(d.conn(), &a).await?;
-                let body = format!("{} became responder on acknowledging", actor.name());
-                let data = json!({"role": "responder", "user_id": me, "assignment_id": a.id});
-                d.append(self.event(actor, &incident.id, EventKind::RoleAssigned, body, data))
-                    .await?;
-            }
-        }
-        match transition {
-            Transition::Acknowledge => {
-                crate::engine::staffing::on_acknowledge(&mut d, &mut incident, now).await?;
-                hooks::after_acknowledge(&mut d, &mut incident, actor, now).await?
-            }
-            Transition::Resolve => {
-                crate::engine::staffing::restaff(&mut d, &mut incident, now, false).await?;
-                hooks::after_resolve(&mut d, &mut incident, actor, now).await?
-            }
-            Transition::Reopen => {
-                hooks::page_for_ack(&mut d, &incident, now).await?;
-            }
-        }
+        crate::lifecycle::apply_transition(&mut d, actor, &mut incident, transition, now).await?;
         let roles = roles::list(d.conn(), &incident.id, true).await?;
         let reporters = triad_store::reporter::list(d.conn(), &incident.id).await?;
         d.commit().await?;
@@ -428,7 +333,7 @@ fn split_list(input: Option<&str>) -> impl Iterator<Item = &str> {
 
 impl App {
     /// Validates a reporter; the returned row still needs its incident id and time.
-    async fn check_reporter(
+    pub(crate) async fn check_reporter(
         &self,
         conn: &mut triad_store::Conn,
         v: &mut Validation,

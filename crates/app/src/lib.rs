@@ -10,9 +10,13 @@ pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod incident;
+pub mod intake;
+pub mod integration;
+mod lifecycle;
 pub mod oncall;
 mod outbox;
 pub mod policy;
+pub mod report;
 pub mod role;
 pub mod schedule;
 pub mod secret;
@@ -65,6 +69,8 @@ struct Inner {
     committed: watch::Sender<i64>,
     /// Poked after a commit that wrote timers or outbox rows: wakes the engine.
     work: watch::Sender<u64>,
+    /// Alert intake's writer and caches, started by the first intake request.
+    intake: std::sync::OnceLock<intake::Intake>,
 }
 
 impl std::fmt::Debug for App {
@@ -88,6 +94,7 @@ impl App {
                 config,
                 committed,
                 work: watch::channel(0).0,
+                intake: std::sync::OnceLock::new(),
             }),
         })
     }

@@ -18,6 +18,10 @@ pub struct ServiceInput {
     pub escalation_policy: Option<String>,
     /// Slack/Mattermost incoming webhook mirroring the timeline; `Some("")` removes it.
     pub chat_webhook: Option<String>,
+    /// Severity of incidents opened by alerts that carry none; `Some("")` removes it.
+    pub default_severity: Option<String>,
+    /// Resolve an alert-opened incident once all its alerts are resolved.
+    pub auto_resolve: Option<bool>,
 }
 
 impl App {
@@ -31,6 +35,8 @@ impl App {
             team_id: None,
             escalation_policy_id: None,
             chat_webhook: None,
+            default_severity: None,
+            auto_resolve: true,
             created_at: now,
             updated_at: now,
         };
@@ -144,6 +150,21 @@ async fn apply(
         Some(url) => {
             s.chat_webhook = v.check("chat_webhook", crate::contact::check_url(url));
         }
+    }
+    match input.default_severity.as_deref().map(str::trim) {
+        None => {}
+        Some("") => s.default_severity = None,
+        Some(sev) => {
+            if let Some(sev) = v.check(
+                "default_severity",
+                triad_domain::severity::Severity::parse(sev),
+            ) {
+                s.default_severity = Some(sev);
+            }
+        }
+    }
+    if let Some(a) = input.auto_resolve {
+        s.auto_resolve = a;
     }
     Ok(v.finish()?)
 }

@@ -6,6 +6,7 @@
 pub mod escalation;
 pub mod ical;
 pub mod incident;
+pub mod matching;
 pub mod obligation;
 pub mod policy;
 pub mod role;

@@ -31,10 +31,16 @@ pub enum EventKind {
     Understaffed,
     /// Every role the staffing policy requires is filled again.
     Staffed,
+    /// An alert event arrived (triggered, repeated, acknowledged, resolved, a note).
+    Alert,
+    /// A change event (a deploy, a config change) on the service.
+    Change,
+    /// A support report was absorbed by the incident.
+    ReportReceived,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 25] = [
         EventKind::IncidentDeclared,
         EventKind::IncidentChanged,
         EventKind::Acknowledged,
@@ -57,6 +63,9 @@ impl EventKind {
         EventKind::NotificationDead,
         EventKind::Understaffed,
         EventKind::Staffed,
+        EventKind::Alert,
+        EventKind::Change,
+        EventKind::ReportReceived,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +92,9 @@ impl EventKind {
             EventKind::NotificationDead => "notification_dead",
             EventKind::Understaffed => "understaffed",
             EventKind::Staffed => "staffed",
+            EventKind::Alert => "alert",
+            EventKind::Change => "change",
+            EventKind::ReportReceived => "report_received",
         }
     }
 

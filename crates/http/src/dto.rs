@@ -289,6 +289,8 @@ pub struct ServiceDto {
     pub team_id: Option<String>,
     pub escalation_policy_id: Option<String>,
     pub chat_webhook: Option<String>,
+    pub default_severity: Option<String>,
+    pub auto_resolve: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -302,6 +304,8 @@ impl From<&Service> for ServiceDto {
             team_id: s.team_id.clone(),
             escalation_policy_id: s.escalation_policy_id.clone(),
             chat_webhook: s.chat_webhook.clone(),
+            default_severity: s.default_severity.map(|v| v.as_str().to_string()),
+            auto_resolve: s.auto_resolve,
             created_at: ts(s.created_at),
             updated_at: ts(s.updated_at),
         }
@@ -462,6 +466,11 @@ pub struct ServiceRequest {
     pub escalation_policy: Option<String>,
     /// Slack/Mattermost incoming webhook that mirrors the timeline; empty removes.
     pub chat_webhook: Option<String>,
+    /// SEV1..SEV4: severity of incidents opened by alerts that carry none (default
+    /// SEV3); empty removes.
+    pub default_severity: Option<String>,
+    /// Resolve an incident opened by alerts once all of them are resolved (default true).
+    pub auto_resolve: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -98,6 +98,9 @@ impl From<AppError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "illegal_transition", e.to_string())
             }
             AppError::Invalid(fields) => ApiError::invalid(fields),
+            e @ AppError::RateLimited { .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
+            }
             AppError::Store(e) => {
                 // The details go to the log, never to the client.
                 tracing::error!(error = %e, "storage failure");

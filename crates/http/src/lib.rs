@@ -4,14 +4,16 @@
 pub mod api;
 pub mod dto;
 pub mod dto_engine;
+pub mod dto_intake;
 pub mod dto_schedule;
 pub mod error;
 pub mod extract;
+pub mod intake;
 pub mod openapi;
 pub mod ops;
 pub mod stream;
 
-use api::{admin, contacts, incidents, policies, schedules};
+use api::{admin, contacts, incidents, intake_admin, policies, reports, schedules};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -168,9 +170,47 @@ pub fn router(state: AppState) -> Router {
             "/services/{id}/role-schedules",
             get(schedules::service_roles).put(schedules::put_service_roles),
         )
+        .route(
+            "/services/{id}/integration-keys",
+            get(intake_admin::list_keys).post(intake_admin::create_key),
+        )
+        .route(
+            "/services/{id}/integration-keys/{key_id}",
+            axum::routing::delete(intake_admin::revoke_key),
+        )
+        .route(
+            "/business-services",
+            get(intake_admin::list_business).post(intake_admin::create_business),
+        )
+        .route(
+            "/business-services/{id}",
+            get(intake_admin::get_business)
+                .patch(intake_admin::change_business)
+                .delete(intake_admin::delete_business),
+        )
+        .route("/reports", post(reports::file))
+        .route("/incidents/{id}/reports", get(reports::for_incident))
         .route("/openapi.json", get(openapi_json));
+    // Drop-in intake: the vendors' own paths and shapes, authenticated by integration key.
+    let intake_routes = Router::new()
+        .route("/v2/enqueue", post(intake::pd_enqueue))
+        .route("/v2/change/enqueue", post(intake::pd_change))
+        .route("/v2/alerts", post(intake::og_create))
+        .route("/v2/alerts/requests/{id}", get(intake::og_request))
+        .route(
+            "/v2/alerts/{identifier}/acknowledge",
+            post(intake::og_acknowledge),
+        )
+        .route("/v2/alerts/{identifier}/close", post(intake::og_close))
+        .route("/v2/alerts/{identifier}/notes", post(intake::og_note))
+        .route("/hooks/report/{key}", post(reports::from_help_desk))
+        .route(
+            "/hooks/{format}/{key}",
+            post(intake::hook).put(intake::hook),
+        );
     Router::new()
         .nest("/api/v1", api)
+        .merge(intake_routes)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

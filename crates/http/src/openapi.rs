@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::api::{admin, contacts, incidents, policies, schedules};
+use crate::api::{admin, contacts, incidents, intake_admin, policies, reports, schedules};
 use crate::dto_engine::*;
+use crate::dto_intake::*;
 use crate::dto_schedule::*;
 use crate::error::{ErrorBody, ErrorDetail, FieldErrorDto};
 use crate::{dto::*, stream};
@@ -33,6 +34,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         schedules::final_schedule, schedules::gaps, schedules::schedule_feed, schedules::user_feed,
         schedules::oncall, schedules::team_roles, schedules::put_team_roles,
         schedules::service_roles, schedules::put_service_roles,
+        intake_admin::create_key, intake_admin::list_keys, intake_admin::revoke_key,
+        intake_admin::list_business, intake_admin::create_business, intake_admin::get_business,
+        intake_admin::change_business, intake_admin::delete_business,
+        reports::file, reports::for_incident,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorDto, IncidentDto, IncidentPage, RoleDto,
         TimelineEventDto, UpdateDto, UserDto, TeamDto, ServiceDto, TokenDto, LoginResponse,
@@ -40,7 +45,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         ContactMethodDto, RuleDto, UpdateRequestDto, NotificationDto,
         ScheduleDto, ScheduleRequest, SchedulePatchRequest, LayersRequest, LayerDto, VersionDto, GapDto,
         OverrideRequest, OverrideDto, PersonDto, SegmentDto, FinalScheduleDto, GapsDto, OnCallDto,
-        RoleOnCallDto, OnCallReportDto, RoleSchedulesRequest, RoleSchedulesDto, CalendarFeedDto)),
+        RoleOnCallDto, OnCallReportDto, RoleSchedulesRequest, RoleSchedulesDto, CalendarFeedDto,
+        IntegrationKeyRequest, IntegrationKeyDto, StakeholderGroupDto, BusinessServiceRequest,
+        BusinessServiceDto, ReportRequest, FiledReportDto, ReportDto)),
     modifiers(&Bearer),
     security(("bearer" = [])),
 )]

@@ -214,3 +214,18 @@ pub async fn count_by_status(conn: &mut Conn) -> Result<Vec<(Status, i64)>, Stor
         })
         .collect()
 }
+
+/// Ids of a service's open (triggered or acknowledged) incidents, oldest first.
+pub async fn open_for_service(
+    conn: &mut Conn,
+    service_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id FROM incidents WHERE service_id = $1 AND status IN ('triggered', 'acknowledged')
+         ORDER BY number",
+    )
+    .bind(service_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}

@@ -5,13 +5,17 @@
 //! integer epoch-millisecond timestamps, TEXT ids and JSON as TEXT. Time is always
 //! bound as a parameter; no query reads the database clock.
 
+pub mod alert;
+pub mod business_service;
 pub mod contact;
 pub mod counter;
 pub mod error;
 pub mod escalation;
 pub mod incident;
+pub mod integration_key;
 pub mod notification;
 pub mod obligation;
+pub mod report;
 pub mod reporter;
 pub mod role;
 pub mod schedule;

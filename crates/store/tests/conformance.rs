@@ -272,6 +272,8 @@ both_backends!(teams_services_and_references, |db: TestDb| async move {
         team_id: Some(t.id.clone()),
         escalation_policy_id: None,
         chat_webhook: None,
+        default_severity: None,
+        auto_resolve: true,
         created_at: 2,
         updated_at: 2,
     };

@@ -397,6 +397,8 @@ both_backends!(policies_runs_and_obligations, |db: TestDb| async move {
         team_id: None,
         escalation_policy_id: Some(p.id.clone()),
         chat_webhook: Some("https://chat.example.com/h".into()),
+        default_severity: None,
+        auto_resolve: true,
         created_at: 1,
         updated_at: 1,
     };

@@ -1,12 +1,18 @@
 //! Test support: a fresh database per test on either backend, a running server over
-//! real HTTP driven by a `ManualClock`, and helpers to make users and call the API.
+//! real HTTP driven by a `ManualClock`, and helpers to make users and call the API; real
+//! third-party programs for the protocol tests: an SMTP server ([`SmtpServer`]),
+//! Prometheus Alertmanager ([`Alertmanager`]) and Python clients ([`run_python`]).
 
+pub mod alertmanager;
 mod db;
+pub mod python;
 mod recorder;
 mod sink;
 mod smtp;
 
+pub use alertmanager::Alertmanager;
 pub use db::{TestDb, postgres_url};
+pub use python::{run_python, run_python_ok};
 pub use recorder::{Recorder, Sent};
 pub use sink::{Answer, Hit, Sink, reply};
 pub use smtp::{SmtpServer, python_with};

@@ -29,9 +29,10 @@ pub fn python_with(module: &str) -> PathBuf {
         .cloned()
         .unwrap_or_else(|| {
             panic!(
-                "no Python among {candidates:?} can import {module}: install it (for \
-                 aiosmtpd: `apt-get install python3-aiosmtpd`) or point TRIAD_TEST_PYTHON \
-                 at a Python that has it"
+                "no Python among {candidates:?} can import {module}: install it (aiosmtpd: \
+                 `apt-get install python3-aiosmtpd`; icalendar, pdpyras, opsgenie_sdk: \
+                 `python3 -m pip install` the versions .ci/run pins) or point \
+                 TRIAD_TEST_PYTHON at a Python that has it"
             )
         })
 }

@@ -191,6 +191,8 @@ fn service_input(r: ServiceRequest) -> ServiceInput {
         team: r.team,
         escalation_policy: r.escalation_policy,
         chat_webhook: r.chat_webhook,
+        default_severity: r.default_severity,
+        auto_resolve: r.auto_resolve,
     }
 }
 

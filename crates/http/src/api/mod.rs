@@ -3,5 +3,7 @@
 pub mod admin;
 pub mod contacts;
 pub mod incidents;
+pub mod intake_admin;
 pub mod policies;
+pub mod reports;
 pub mod schedules;

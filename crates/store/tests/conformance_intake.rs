@@ -1,0 +1,318 @@
+//! The store conformance suite for intake: integration keys, business services, alerts
+//! (the open-dedup-key uniqueness, groups, counts), Opsgenie requests, reports, and the
+//! services' intake settings. The same assertions on SQLite and on PostgreSQL.
+
+use triad_domain::incident::{Incident, PublicState, Status};
+use triad_domain::severity::Severity;
+use triad_store::alert::{self, Alert, AlertStatus, IntakeRequest};
+use triad_store::business_service::{self as business, BusinessService, StakeholderGroup};
+use triad_store::integration_key::{self as keys, IntegrationKey};
+use triad_store::report::{self, Report};
+use triad_store::service::{self, Service};
+use triad_store::{Store, StoreError, incident, new_id};
+use triad_testkit::{TestDb, both_backends};
+
+async fn open(db: &TestDb) -> Store {
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+fn an_incident(number: i64, service_id: &str, status: Status) -> Incident {
+    Incident {
+        id: new_id(),
+        number,
+        title: format!("incident {number}"),
+        description: None,
+        severity: Severity::Sev2,
+        status,
+        public_state: PublicState::Investigating,
+        service_id: Some(service_id.to_string()),
+        created_by: None,
+        created_at: number,
+        updated_at: number,
+        ack_due_at: None,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        resolved_at: None,
+        resolved_by: None,
+        communication_gap_at: None,
+        understaffed_since: None,
+        update_requests: 0,
+    }
+}
+
+fn an_alert(key: &IntegrationKey, incident_id: &str, dedup: &str, group: Option<&str>) -> Alert {
+    Alert {
+        id: new_id(),
+        service_id: key.service_id.clone(),
+        integration_key_id: key.id.clone(),
+        incident_id: incident_id.to_string(),
+        dedup_key: dedup.to_string(),
+        group_key: group.map(str::to_string),
+        format: "pagerduty".into(),
+        status: AlertStatus::Triggered,
+        summary: "disk full".into(),
+        source: Some("db-1".into()),
+        severity: Some("SEV1".into()),
+        details: "{\"free\":\"1%\"}".into(),
+        occurrences: 1,
+        created_at: 10,
+        last_event_at: 10,
+        resolved_at: None,
+    }
+}
+
+both_backends!(
+    keys_alerts_reports_and_business_services,
+    |db: TestDb| async move {
+        let store = open(&db).await;
+        let mut tx = store.begin().await.unwrap();
+        let svc = Service {
+            id: new_id(),
+            name: "db".into(),
+            description: None,
+            team_id: None,
+            escalation_policy_id: None,
+            chat_webhook: None,
+            default_severity: Some(Severity::Sev2),
+            auto_resolve: false,
+            created_at: 1,
+            updated_at: 1,
+        };
+        service::insert(tx.conn(), &svc).await.unwrap();
+        assert_eq!(
+            service::get(tx.conn(), &svc.id).await.unwrap().unwrap(),
+            svc
+        );
+
+        // Keys: found by hash, listed, revoked once.
+        let key = IntegrationKey {
+            id: new_id(),
+            service_id: svc.id.clone(),
+            name: Some("prometheus".into()),
+            key_prefix: "abc123".into(),
+            mapping: Some("{\"summary\":\"/t\"}".into()),
+            rate_limit_per_minute: 120,
+            created_at: 2,
+            created_by: None,
+            revoked_at: None,
+        };
+        keys::insert(tx.conn(), &key, "hash-1").await.unwrap();
+        assert_eq!(
+            keys::by_hash(tx.conn(), "hash-1").await.unwrap().unwrap(),
+            key
+        );
+        assert!(keys::by_hash(tx.conn(), "hash-2").await.unwrap().is_none());
+        assert_eq!(
+            keys::for_service(tx.conn(), &svc.id).await.unwrap(),
+            vec![key.clone()]
+        );
+
+        // Alerts: one open per (key, dedup key); groups find their open incident.
+        let i1 = an_incident(1, &svc.id, Status::Triggered);
+        let i2 = an_incident(2, &svc.id, Status::Resolved);
+        incident::insert(tx.conn(), &i1).await.unwrap();
+        incident::insert(tx.conn(), &i2).await.unwrap();
+        let mut a = an_alert(&key, &i1.id, "db-1/disk", Some("g1"));
+        alert::insert(tx.conn(), &a).await.unwrap();
+        assert_eq!(
+            alert::open_by_key(tx.conn(), &key.id, "db-1/disk")
+                .await
+                .unwrap()
+                .unwrap(),
+            a
+        );
+        assert_eq!(alert::get(tx.conn(), &a.id).await.unwrap().unwrap(), a);
+        assert_eq!(
+            alert::open_incident_of_group(tx.conn(), &svc.id, "g1")
+                .await
+                .unwrap(),
+            Some(i1.id.clone())
+        );
+        assert_eq!(
+            alert::open_incident_of_group(tx.conn(), &svc.id, "g2")
+                .await
+                .unwrap(),
+            None
+        );
+        let b = an_alert(&key, &i1.id, "db-2/disk", None);
+        alert::insert(tx.conn(), &b).await.unwrap();
+        assert_eq!(alert::open_counts(tx.conn(), &i1.id).await.unwrap(), (2, 0));
+        a.status = AlertStatus::Acknowledged;
+        a.occurrences = 3;
+        a.last_event_at = 20;
+        alert::save(tx.conn(), &a).await.unwrap();
+        assert_eq!(alert::open_counts(tx.conn(), &i1.id).await.unwrap(), (1, 1));
+        assert_eq!(alert::count_open(tx.conn()).await.unwrap(), 2);
+        a.status = AlertStatus::Resolved;
+        a.resolved_at = Some(30);
+        alert::save(tx.conn(), &a).await.unwrap();
+        assert!(
+            alert::open_by_key(tx.conn(), &key.id, "db-1/disk")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Once resolved, the same dedup key may open again.
+        let again = an_alert(&key, &i1.id, "db-1/disk", None);
+        alert::insert(tx.conn(), &again).await.unwrap();
+        let all = alert::for_incident(tx.conn(), &i1.id).await.unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0], a);
+        assert_eq!(
+            incident::open_for_service(tx.conn(), &svc.id)
+                .await
+                .unwrap(),
+            vec![i1.id.clone()]
+        );
+        tx.commit().await.unwrap();
+        // A second open alert with the same key is refused (its own transaction: a failed
+        // statement spoils a PostgreSQL transaction).
+        let mut tx = store.begin().await.unwrap();
+        assert!(matches!(
+            alert::insert(tx.conn(), &an_alert(&key, &i1.id, "db-1/disk", None)).await,
+            Err(StoreError::Conflict(_))
+        ));
+        drop(tx);
+
+        let mut tx = store.begin().await.unwrap();
+        // Opsgenie requests belong to their key.
+        let r = IntakeRequest {
+            id: new_id(),
+            integration_key_id: key.id.clone(),
+            action: "Create".into(),
+            success: true,
+            status: "Created alert".into(),
+            alert_id: Some(again.id.clone()),
+            alias: Some("db-1/disk".into()),
+            created_at: 40,
+        };
+        alert::insert_request(tx.conn(), &r).await.unwrap();
+        assert_eq!(
+            alert::get_request(tx.conn(), &key.id, &r.id)
+                .await
+                .unwrap()
+                .unwrap(),
+            r
+        );
+        assert!(
+            alert::get_request(tx.conn(), "other-key", &r.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Business services with their dependencies.
+        let mut biz = BusinessService {
+            id: new_id(),
+            name: "Checkout".into(),
+            description: Some("buying things".into()),
+            tier: 1,
+            customers_served: Some("all EU customers".into()),
+            stakeholder_groups: vec![StakeholderGroup {
+                name: "exec".into(),
+                emails: vec!["cto@example.com".into()],
+                chat_webhook: None,
+            }],
+            services: vec![svc.id.clone()],
+            created_at: 5,
+            updated_at: 5,
+        };
+        business::insert(tx.conn(), &biz).await.unwrap();
+        assert_eq!(
+            business::find(tx.conn(), "Checkout")
+                .await
+                .unwrap()
+                .unwrap(),
+            biz
+        );
+        assert_eq!(
+            business::depending_on(tx.conn(), &svc.id).await.unwrap(),
+            vec![biz.id.clone()]
+        );
+        biz.tier = 2;
+        biz.services.clear();
+        biz.updated_at = 6;
+        business::update(tx.conn(), &biz).await.unwrap();
+        assert_eq!(business::list(tx.conn()).await.unwrap(), vec![biz.clone()]);
+
+        // Reports: by incident, by reference, as text candidates; a business service in use.
+        let rep = Report {
+            id: new_id(),
+            incident_id: i1.id.clone(),
+            reporter_id: new_id(),
+            text: "dashboards stopped".into(),
+            external_ref: Some("ZD-1".into()),
+            service_id: Some(svc.id.clone()),
+            business_service_id: Some(biz.id.clone()),
+            matched_by: "new".into(),
+            created_by: None,
+            created_at: 50,
+        };
+        report::insert(tx.conn(), &rep).await.unwrap();
+        let old = Report {
+            id: new_id(),
+            incident_id: i2.id.clone(),
+            external_ref: Some("ZD-2".into()),
+            created_at: 51,
+            ..rep.clone()
+        };
+        report::insert(tx.conn(), &old).await.unwrap();
+        assert_eq!(
+            report::for_incident(tx.conn(), &i1.id).await.unwrap(),
+            vec![rep.clone()]
+        );
+        assert_eq!(
+            report::count_for_incident(tx.conn(), &i1.id).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            report::open_incident_by_ref(tx.conn(), "ZD-1")
+                .await
+                .unwrap(),
+            Some(i1.id.clone())
+        );
+        assert_eq!(
+            report::open_incident_by_ref(tx.conn(), "ZD-2")
+                .await
+                .unwrap(),
+            None,
+            "resolved"
+        );
+        let c = report::open_candidates(tx.conn(), &[], std::slice::from_ref(&biz.id))
+            .await
+            .unwrap();
+        assert_eq!(c, vec![rep.clone()]);
+        let c = report::open_candidates(tx.conn(), std::slice::from_ref(&svc.id), &[])
+            .await
+            .unwrap();
+        assert_eq!(c, vec![rep.clone()]);
+        assert!(
+            report::open_candidates(tx.conn(), &[], &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(matches!(
+            business::delete(tx.conn(), &biz.id).await,
+            Err(StoreError::InUse(_))
+        ));
+        keys::revoke(tx.conn(), &svc.id, &key.id, 60).await.unwrap();
+        keys::revoke(tx.conn(), &svc.id, &key.id, 70).await.unwrap();
+        assert_eq!(
+            keys::by_hash(tx.conn(), "hash-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at,
+            Some(60)
+        );
+        assert!(matches!(
+            keys::revoke(tx.conn(), &svc.id, "nope", 1).await,
+            Err(StoreError::NotFound(_))
+        ));
+        tx.commit().await.unwrap();
+        store.close().await;
+    }
+);
