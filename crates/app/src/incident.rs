@@ -73,6 +73,8 @@ pub struct IncidentView {
     pub incident: Incident,
     pub roles: Vec<Holder>,
     pub reporters: Vec<Reporter>,
+    /// How many support reports the incident absorbed.
+    pub reports: i64,
 }
 
 impl App {
@@ -131,6 +133,7 @@ impl App {
             incident,
             roles: Vec::new(),
             reporters,
+            reports: 0,
         })
     }
 
@@ -143,10 +146,12 @@ impl App {
             .ok_or(AppError::NotFound("incident"))?;
         let roles = roles::list(&mut conn, &incident.id, true).await?;
         let reporters = triad_store::reporter::list(&mut conn, &incident.id).await?;
+        let reports = triad_store::report::count_for_incident(&mut conn, &incident.id).await?;
         Ok(IncidentView {
             incident,
             roles,
             reporters,
+            reports,
         })
     }
 
@@ -284,11 +289,13 @@ impl App {
         }
         let roles = roles::list(d.conn(), &incident.id, true).await?;
         let reporters = triad_store::reporter::list(d.conn(), &incident.id).await?;
+        let reports = triad_store::report::count_for_incident(d.conn(), &incident.id).await?;
         d.commit().await?;
         Ok(IncidentView {
             incident,
             roles,
             reporters,
+            reports,
         })
     }
 
@@ -308,11 +315,13 @@ impl App {
         crate::lifecycle::apply_transition(&mut d, actor, &mut incident, transition, now).await?;
         let roles = roles::list(d.conn(), &incident.id, true).await?;
         let reporters = triad_store::reporter::list(d.conn(), &incident.id).await?;
+        let reports = triad_store::report::count_for_incident(d.conn(), &incident.id).await?;
         d.commit().await?;
         Ok(IncidentView {
             incident,
             roles,
             reporters,
+            reports,
         })
     }
 

@@ -56,6 +56,9 @@ pub struct IncidentDto {
     /// Who reported it (on single-incident responses only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reporters: Option<Vec<ReporterDto>>,
+    /// How many support reports it absorbed (on single-incident responses only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reports: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -108,6 +111,7 @@ impl From<&Incident> for IncidentDto {
             understaffed_since: ts_opt(i.understaffed_since),
             roles: None,
             reporters: None,
+            reports: None,
         }
     }
 }
@@ -117,6 +121,7 @@ impl From<IncidentView> for IncidentDto {
         let mut dto = IncidentDto::from(&v.incident);
         dto.roles = Some(v.roles.iter().map(RoleDto::from).collect());
         dto.reporters = Some(v.reporters.iter().map(ReporterDto::from).collect());
+        dto.reports = Some(v.reports);
         dto
     }
 }

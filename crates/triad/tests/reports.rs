@@ -76,6 +76,10 @@ both_backends!(
         }
         let (_, i) = t.get(&format!("/api/v1/incidents/{n}"), &admin).await;
         assert_eq!(i["reporters"].as_array().unwrap().len(), 4, "{i}");
+        assert_eq!(
+            i["reports"], 4,
+            "the incident shows how many reports it absorbed"
+        );
         let (st, list) = t
             .get(&format!("/api/v1/incidents/{n}/reports"), &admin)
             .await;
