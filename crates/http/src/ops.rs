@@ -202,6 +202,14 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
                     let _ = writeln!(out, "triad_notifications{{status=\"{status}\"}} {n}");
                 }
             }
+            if let Ok(open) = s.app.open_alerts().await {
+                let _ = writeln!(
+                    out,
+                    "# HELP triad_alerts_open Alerts not yet resolved (triggered or acknowledged)."
+                );
+                let _ = writeln!(out, "# TYPE triad_alerts_open gauge");
+                let _ = writeln!(out, "triad_alerts_open {open}");
+            }
         }
         Err(e) => {
             tracing::warn!(error = %e, "metrics cannot count incidents");

@@ -105,7 +105,8 @@ both_backends!(pagination_login_and_ops, |db: TestDb| async move {
         "{metrics}"
     );
     assert!(
-        metrics.contains("triad_notifications{status=\"dead\"} 0"),
+        metrics.contains("triad_notifications{status=\"dead\"} 0")
+            && metrics.contains("triad_alerts_open 0"),
         "{metrics}"
     );
     assert!(metrics.contains(

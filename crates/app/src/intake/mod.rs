@@ -193,6 +193,12 @@ impl App {
             .map_err(|_| AppError::Internal("the intake writer dropped a request".into()))?
     }
 
+    /// How many alerts are open (for `/metrics`).
+    pub async fn open_alerts(&self) -> AppResult<i64> {
+        let mut conn = self.store().read().await?;
+        Ok(triad_store::alert::count_open(&mut conn).await?)
+    }
+
     /// An Opsgenie request's recorded outcome.
     pub async fn intake_request(
         &self,
