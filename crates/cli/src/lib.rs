@@ -4,9 +4,11 @@
 mod client;
 mod render;
 mod schedule;
+mod service;
 
 pub use client::{Client, ClientError};
 pub use schedule::{ScheduleCmd, run_oncall, run_schedule};
+pub use service::{BusinessCmd, ServiceCmd, run_business, run_service};
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};

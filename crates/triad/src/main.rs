@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use config::{Config, FlagOverrides};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use triad_cli::{ClientOpts, IncidentCmd, ScheduleCmd};
+use triad_cli::{BusinessCmd, ClientOpts, IncidentCmd, ScheduleCmd, ServiceCmd};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,6 +70,20 @@ enum Command {
         client: ClientOpts,
         #[command(subcommand)]
         command: ScheduleCmd,
+    },
+    /// Services and their integration keys on a running server.
+    Service {
+        #[command(flatten)]
+        client: ClientOpts,
+        #[command(subcommand)]
+        command: ServiceCmd,
+    },
+    /// Business services on a running server.
+    BusinessService {
+        #[command(flatten)]
+        client: ClientOpts,
+        #[command(subcommand)]
+        command: BusinessCmd,
     },
     /// Who is on call now (or --at a time), in every schedule and role schedule.
     Oncall {
@@ -171,6 +185,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Schedule { client, command } => {
             println!("{}", triad_cli::run_schedule(&client, command).await?);
+            Ok(())
+        }
+        Command::Service { client, command } => {
+            println!("{}", triad_cli::run_service(&client, command).await?);
+            Ok(())
+        }
+        Command::BusinessService { client, command } => {
+            println!("{}", triad_cli::run_business(&client, command).await?);
             Ok(())
         }
         Command::Oncall { client, at } => {

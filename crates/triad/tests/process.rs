@@ -213,6 +213,82 @@ both_backends!(
     }
 );
 
+both_backends!(
+    cli_manages_services_keys_and_business_services,
+    |db: TestDb| async move {
+        let t = TestApp::spawn(db).await;
+        let admin = t.admin_token.clone();
+        let run = |args: &[&str]| {
+            let (ok, out, err) = cli(&t, &admin, args);
+            assert!(ok, "triad {args:?} failed: {err}");
+            out
+        };
+        let made = run(&[
+            "service",
+            "create",
+            "--name",
+            "db",
+            "--default-severity",
+            "SEV2",
+        ]);
+        assert!(made.contains("Created service db"), "{made}");
+        let listed = run(&["service", "list"]);
+        assert!(listed.contains("db") && listed.contains("SEV2"), "{listed}");
+        let key_out = run(&[
+            "service",
+            "key",
+            "db",
+            "--name",
+            "prometheus",
+            "--rate-limit",
+            "600",
+        ]);
+        let key = key_out.lines().last().unwrap().trim().to_string();
+        assert_eq!(key.len(), 32, "{key_out}");
+        let keys = run(&["service", "keys", "db"]);
+        assert!(
+            keys.contains("prometheus") && keys.contains("600") && !keys.contains(&key),
+            "{keys}"
+        );
+        // The printed key works as a PagerDuty routing key.
+        let r = t
+            .http
+            .post(format!("{}/v2/enqueue", t.base))
+            .json(&json!({"routing_key": key, "event_action": "trigger",
+            "payload": {"summary": "Disk full", "source": "db-1", "severity": "warning"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        let biz = run(&[
+            "business-service",
+            "create",
+            "--name",
+            "Checkout",
+            "--tier",
+            "1",
+            "--service",
+            "db",
+        ]);
+        assert!(
+            biz.contains("Created business service Checkout (tier 1"),
+            "{biz}"
+        );
+        let bl = run(&["business-service", "list"]);
+        assert!(bl.contains("Checkout") && bl.contains("TIER"), "{bl}");
+        let id: Value = serde_json::from_str(&run(&["service", "keys", "db", "--json"])).unwrap();
+        let key_id = id[0]["id"].as_str().unwrap();
+        assert!(run(&["service", "revoke", "db", key_id]).contains("Revoked"));
+        let (ok, _, err) = cli(
+            &t,
+            &admin,
+            &["business-service", "create", "--name", "x", "--tier", "9"],
+        );
+        assert!(!ok && err.contains("tier: must be between 1"), "{err}");
+        t.stop().await;
+    }
+);
+
 /// A `triad serve` child process, the address it listens on, and what it printed
 /// before it started listening.
 struct Server {
