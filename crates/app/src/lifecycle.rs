@@ -150,6 +150,8 @@ pub(crate) async fn apply_transition(
             hooks::after_acknowledge(d, incident, actor, now).await?
         }
         Transition::Resolve => {
+            // Its alerts end with it: a new trigger with the same key opens a new incident.
+            triad_store::alert::resolve_for_incident(d.conn(), &incident.id, now).await?;
             staffing::restaff(d, incident, now, false).await?;
             hooks::after_resolve(d, incident, actor, now).await?
         }

@@ -276,3 +276,20 @@ pub async fn get_request(
         created_at: r.try_get("created_at")?,
     }))
 }
+
+/// Resolves every open alert of an incident (the incident was resolved); returns how many.
+pub async fn resolve_for_incident(
+    conn: &mut Conn,
+    incident_id: &str,
+    now: Millis,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE alerts SET status = 'resolved', resolved_at = $2, last_event_at = $2
+         WHERE incident_id = $1 AND status <> 'resolved'",
+    )
+    .bind(incident_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -145,6 +145,26 @@ both_backends!(
         alert::save(tx.conn(), &a).await.unwrap();
         assert_eq!(alert::open_counts(tx.conn(), &i1.id).await.unwrap(), (1, 1));
         assert_eq!(alert::count_open(tx.conn()).await.unwrap(), 2);
+        // Resolving an incident's alerts touches only the open ones of that incident.
+        let other = an_incident(3, &svc.id, Status::Triggered);
+        incident::insert(tx.conn(), &other).await.unwrap();
+        let c = an_alert(&key, &other.id, "db-3/disk", None);
+        alert::insert(tx.conn(), &c).await.unwrap();
+        assert_eq!(
+            alert::resolve_for_incident(tx.conn(), &other.id, 25)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            alert::resolve_for_incident(tx.conn(), &other.id, 26)
+                .await
+                .unwrap(),
+            0
+        );
+        let c = alert::get(tx.conn(), &c.id).await.unwrap().unwrap();
+        assert_eq!((c.status, c.resolved_at), (AlertStatus::Resolved, Some(25)));
+        assert_eq!(alert::count_open(tx.conn()).await.unwrap(), 2);
         a.status = AlertStatus::Resolved;
         a.resolved_at = Some(30);
         alert::save(tx.conn(), &a).await.unwrap();

@@ -168,6 +168,36 @@ both_backends!(pagerduty_events_v2, |db: TestDb| async move {
     .await;
     assert_eq!(st, 202);
     assert_eq!(incidents(&t).await.len(), 3);
+    // Resolving an incident by hand resolves its alerts: the next trigger opens anew.
+    let (st, _, _) = send(
+        &t,
+        Method::POST,
+        "/v2/enqueue",
+        &[],
+        &pd_event(&key, "trigger", Some("cache/hit-rate")),
+    )
+    .await;
+    assert_eq!(st, 202);
+    let cache = incidents(&t).await[0]["number"].clone();
+    let (st, _) = t
+        .post(
+            &format!("/api/v1/incidents/{cache}/resolve"),
+            &t.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, _, _) = send(
+        &t,
+        Method::POST,
+        "/v2/enqueue",
+        &[],
+        &pd_event(&key, "trigger", Some("cache/hit-rate")),
+    )
+    .await;
+    assert_eq!(st, 202);
+    assert_ne!(incidents(&t).await[0]["number"], cache);
+    assert_eq!(incidents(&t).await.len(), 5);
     // Every inbound event is on the timeline.
     let k = kinds(&t, &n).await;
     assert_eq!(k.iter().filter(|k| *k == "alert").count(), 4, "{k:?}");
@@ -187,7 +217,7 @@ both_backends!(pagerduty_events_v2, |db: TestDb| async move {
         .into_iter()
         .filter(|i| i["status"] != "resolved")
         .collect();
-    assert_eq!(open.len(), 2);
+    assert_eq!(open.len(), 3);
     for i in &open {
         assert!(
             kinds(&t, &i["number"])
