@@ -146,7 +146,7 @@ both_backends!(
         assert_eq!(alert::open_counts(tx.conn(), &i1.id).await.unwrap(), (1, 1));
         assert_eq!(alert::count_open(tx.conn()).await.unwrap(), 2);
         // Resolving an incident's alerts touches only the open ones of that incident.
-        let other = an_incident(3, &svc.id, Status::Triggered);
+        let other = an_incident(3, &svc.id, Status::Resolved);
         incident::insert(tx.conn(), &other).await.unwrap();
         let c = an_alert(&key, &other.id, "db-3/disk", None);
         alert::insert(tx.conn(), &c).await.unwrap();
