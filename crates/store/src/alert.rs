@@ -134,6 +134,48 @@ pub async fn save(conn: &mut Conn, a: &Alert) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// What a repeated trigger changes on an open alert.
+#[derive(Debug, Clone, Copy)]
+pub struct Retrigger<'a> {
+    /// Replaces the summary, source and severity when the event has them.
+    pub summary: Option<&'a str>,
+    pub source: Option<&'a str>,
+    pub severity: Option<&'a str>,
+    /// The event's details (JSON), always replaced.
+    pub details: &'a str,
+    pub at: Millis,
+}
+
+/// A trigger for the open (not resolved) alert with this dedup key under this
+/// integration key, in one statement: counts it (`occurrences + 1`), sets
+/// `last_event_at`, and takes the event's fields as [`Retrigger`] says. Returns the
+/// alert as updated, or `None` (nothing changed) when no alert with this key is open.
+pub async fn retrigger_open(
+    conn: &mut Conn,
+    integration_key_id: &str,
+    dedup_key: &str,
+    r: Retrigger<'_>,
+) -> Result<Option<Alert>, StoreError> {
+    let sql = format!(
+        "UPDATE alerts SET occurrences = occurrences + 1, last_event_at = $3,
+            summary = COALESCE($4, summary), source = COALESCE($5, source),
+            severity = COALESCE($6, severity), details = $7
+         WHERE integration_key_id = $1 AND dedup_key = $2 AND status <> 'resolved'
+         RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(integration_key_id)
+        .bind(dedup_key)
+        .bind(r.at)
+        .bind(r.summary)
+        .bind(r.source)
+        .bind(r.severity)
+        .bind(r.details)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// The open (not resolved) alert with this dedup key under this integration key.
 pub async fn open_by_key(
     conn: &mut Conn,

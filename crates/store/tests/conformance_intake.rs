@@ -139,6 +139,36 @@ both_backends!(
         let b = an_alert(&key, &i1.id, "db-2/disk", None);
         alert::insert(tx.conn(), &b).await.unwrap();
         assert_eq!(alert::open_counts(tx.conn(), &i1.id).await.unwrap(), (2, 0));
+        // A repeated trigger counts and updates the open alert in one statement; absent
+        // fields keep their values, and a key with no open alert changes nothing.
+        let r = alert::Retrigger {
+            summary: None,
+            source: Some("db-2"),
+            severity: None,
+            details: "{}",
+            at: 15,
+        };
+        let got = alert::retrigger_open(tx.conn(), &key.id, "db-2/disk", r)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                got.occurrences,
+                got.last_event_at,
+                got.summary.as_str(),
+                got.source.as_deref(),
+                got.severity.as_deref(),
+                got.details.as_str()
+            ),
+            (2, 15, "disk full", Some("db-2"), Some("SEV1"), "{}")
+        );
+        assert!(
+            alert::retrigger_open(tx.conn(), &key.id, "nope", r)
+                .await
+                .unwrap()
+                .is_none()
+        );
         a.status = AlertStatus::Acknowledged;
         a.occurrences = 3;
         a.last_event_at = 20;

@@ -13,7 +13,7 @@ use triad_domain::severity::Severity;
 use triad_domain::timeline::EventKind;
 use triad_intake::opsgenie::{Identifier, IdentifierType};
 use triad_intake::{Action, AlertEvent, ChangeEvent};
-use triad_store::alert::{self as alerts, Alert, AlertStatus, IntakeRequest};
+use triad_store::alert::{self as alerts, Alert, AlertStatus, IntakeRequest, Retrigger};
 use triad_store::integration_key::IntegrationKey;
 use triad_store::{incident as incidents, new_id, service};
 
@@ -194,10 +194,23 @@ async fn alert(
 ) -> AppResult<Applied> {
     let actor = actor_of(key, e.format.as_str());
     let dedup = e.dedup_key.clone().unwrap_or_else(new_id);
+    if e.action == Action::Trigger {
+        // Counts a repeat of an open alert in one statement; a new alert otherwise.
+        let details = e.details.to_string();
+        let r = Retrigger {
+            summary: e.summary.as_deref(),
+            source: e.source.as_deref(),
+            severity: e.severity.map(|s| s.as_str()),
+            details: &details,
+            at: now,
+        };
+        return match alerts::retrigger_open(d.conn(), &key.id, &dedup, r).await? {
+            Some(a) => repeat(d, &actor, e, a).await,
+            None => open_alert(d, key, &actor, e, dedup, now).await,
+        };
+    }
     let open = alerts::open_by_key(d.conn(), &key.id, &dedup).await?;
     match (e.action, open) {
-        (Action::Trigger, Some(a)) => repeat(d, &actor, e, a, now).await,
-        (Action::Trigger, None) => open_alert(d, key, &actor, e, dedup, now).await,
         (_, None) => Ok(Applied {
             dedup_key: dedup,
             alert_id: None,
@@ -208,27 +221,14 @@ async fn alert(
     }
 }
 
-/// A trigger for an alert already open: counted and recorded, never a new incident.
+/// A trigger for an alert already open, already counted and updated by
+/// [`alerts::retrigger_open`]: recorded on the timeline, never a new incident.
 async fn repeat(
     d: &mut Decision<'_>,
     actor: &Actor,
     e: &AlertEvent,
-    mut a: Alert,
-    now: Millis,
+    a: Alert,
 ) -> AppResult<Applied> {
-    a.occurrences += 1;
-    a.last_event_at = now;
-    if let Some(s) = &e.summary {
-        a.summary = s.clone();
-    }
-    if e.source.is_some() {
-        a.source = e.source.clone();
-    }
-    if let Some(s) = e.severity {
-        a.severity = Some(s.as_str().to_string());
-    }
-    a.details = e.details.to_string();
-    alerts::save(d.conn(), &a).await?;
     let body = format!(
         "Alert \"{}\" triggered again ({} times)",
         a.summary, a.occurrences
