@@ -257,6 +257,13 @@ impl Decision<'_> {
         }
     }
 
+    /// Remembers an incident's chat mirror read by another query: its service's chat
+    /// webhook, else the configured default (the rule `mirror_to_chat` applies).
+    pub(crate) fn knows_chat(&mut self, incident_id: &str, service_webhook: Option<String>) {
+        let w = service_webhook.or_else(|| self.app.config().delivery.chat_webhook.clone());
+        self.chat.insert(incident_id.to_string(), w);
+    }
+
     /// Posts a timeline event to the incident's chat mirror (the service's chat webhook,
     /// else the configured default), formatted for chat. Events about the mirror's own
     /// deliveries are not mirrored, so a broken mirror cannot feed itself.

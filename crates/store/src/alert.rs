@@ -149,19 +149,22 @@ pub struct Retrigger<'a> {
 /// A trigger for the open (not resolved) alert with this dedup key under this
 /// integration key, in one statement: counts it (`occurrences + 1`), sets
 /// `last_event_at`, and takes the event's fields as [`Retrigger`] says. Returns the
-/// alert as updated, or `None` (nothing changed) when no alert with this key is open.
+/// alert as updated with the chat webhook of its incident's service (what the timeline
+/// mirror needs next), or `None` (nothing changed) when no alert with this key is open.
 pub async fn retrigger_open(
     conn: &mut Conn,
     integration_key_id: &str,
     dedup_key: &str,
     r: Retrigger<'_>,
-) -> Result<Option<Alert>, StoreError> {
+) -> Result<Option<(Alert, Option<String>)>, StoreError> {
     let sql = format!(
         "UPDATE alerts SET occurrences = occurrences + 1, last_event_at = $3,
             summary = COALESCE($4, summary), source = COALESCE($5, source),
             severity = COALESCE($6, severity), details = $7
          WHERE integration_key_id = $1 AND dedup_key = $2 AND status <> 'resolved'
-         RETURNING {COLUMNS}"
+         RETURNING {COLUMNS},
+            (SELECT s.chat_webhook FROM incidents i JOIN services s ON s.id = i.service_id
+             WHERE i.id = alerts.incident_id) AS chat_webhook"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(integration_key_id)
@@ -173,7 +176,10 @@ pub async fn retrigger_open(
         .bind(r.details)
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    match row {
+        Some(row) => Ok(Some((from_row(&row)?, row.try_get("chat_webhook")?))),
+        None => Ok(None),
+    }
 }
 
 /// The open (not resolved) alert with this dedup key under this integration key.

@@ -189,6 +189,9 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
+            // A connection to a local file does not go stale; pinging it before every
+            // use would cost a round trip to its worker thread per transaction.
+            .test_before_acquire(false)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers work while one writer commits; FULL sync makes a

@@ -148,10 +148,11 @@ both_backends!(
             details: "{}",
             at: 15,
         };
-        let got = alert::retrigger_open(tx.conn(), &key.id, "db-2/disk", r)
+        let (got, chat) = alert::retrigger_open(tx.conn(), &key.id, "db-2/disk", r)
             .await
             .unwrap()
             .unwrap();
+        assert_eq!(chat, None, "the service has no chat webhook");
         assert_eq!(
             (
                 got.occurrences,

@@ -624,3 +624,45 @@ both_backends!(
         t.stop().await;
     }
 );
+
+both_backends!(
+    alert_events_reach_the_chat_mirror,
+    |db: TestDb| async move {
+        let t = TestApp::spawn(db).await;
+        let key = service_key(&t, "db", json!({})).await;
+        let (st, _) = t
+            .call(
+                Method::PATCH,
+                "/api/v1/services/db",
+                Some(&t.admin_token),
+                Some(json!({"chat_webhook": "http://chat.invalid/db"})),
+            )
+            .await;
+        assert_eq!(st, 200);
+        for _ in 0..3 {
+            let (st, _, _) = send(
+                &t,
+                Method::POST,
+                "/v2/enqueue",
+                &[],
+                &pd_event(&key, "trigger", Some("db-1/disk")),
+            )
+            .await;
+            assert_eq!(st, 202);
+        }
+        t.tick().await;
+        let text: String = t
+            .recorder
+            .to("http://chat.invalid/db")
+            .iter()
+            .map(|s| s.message.text.clone())
+            .collect();
+        assert!(text.contains("triggered via pagerduty"), "{text}");
+        assert!(
+            text.contains("triggered again (2 times)")
+                && text.contains("triggered again (3 times)"),
+            "{text}"
+        );
+        t.stop().await;
+    }
+);

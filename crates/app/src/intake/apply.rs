@@ -205,7 +205,10 @@ async fn alert(
             at: now,
         };
         return match alerts::retrigger_open(d.conn(), &key.id, &dedup, r).await? {
-            Some(a) => repeat(d, &actor, e, a).await,
+            Some((a, chat)) => {
+                d.knows_chat(&a.incident_id, chat);
+                repeat(d, &actor, e, a).await
+            }
             None => open_alert(d, key, &actor, e, dedup, now).await,
         };
     }
