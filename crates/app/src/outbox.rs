@@ -60,17 +60,20 @@ pub(crate) struct Notice<'a> {
 
 /// A time of day for people: `14:05 UTC`, or in the reader's own zone.
 pub(crate) fn clock_time(ms: Millis, time_zone: Option<&str>) -> String {
+    local_time(ms, time_zone, "%H:%M")
+}
+
+/// `ms` formatted with `format` (strftime) in the reader's zone (UTC when it has none or
+/// an unknown one), followed by the zone's name.
+pub(crate) fn local_time(ms: Millis, time_zone: Option<&str>, format: &str) -> String {
     let Ok(ts) = jiff::Timestamp::from_millisecond(ms) else {
         return rfc3339(ms);
     };
-    let tz = time_zone
-        .and_then(|z| jiff::tz::TimeZone::get(z).ok())
-        .unwrap_or(jiff::tz::TimeZone::UTC);
-    let zoned = ts.to_zoned(tz);
-    let name = time_zone
-        .filter(|z| jiff::tz::TimeZone::get(z).is_ok())
-        .unwrap_or("UTC");
-    format!("{} {name}", zoned.strftime("%H:%M"))
+    let (tz, name) = match time_zone.and_then(|z| jiff::tz::TimeZone::get(z).ok().map(|t| (t, z))) {
+        Some(found) => found,
+        None => (jiff::tz::TimeZone::UTC, "UTC"),
+    };
+    format!("{} {name}", ts.to_zoned(tz).strftime(format))
 }
 
 fn incident_json(i: &Incident) -> Value {

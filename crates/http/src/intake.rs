@@ -21,12 +21,20 @@ use triad_intake::{
 };
 use triad_store::integration_key::IntegrationKey;
 
-fn with_retry_after(mut r: Response, e: &AppError) -> Response {
-    if let AppError::RateLimited {
-        retry_after_seconds,
-        ..
-    } = e
-        && let Ok(v) = HeaderValue::from_str(&retry_after_seconds.to_string())
+/// How long a rate-limited sender should wait, when that is the error.
+fn retry_after(e: &AppError) -> Option<u64> {
+    match e {
+        AppError::RateLimited {
+            retry_after_seconds,
+            ..
+        } => Some(*retry_after_seconds),
+        _ => None,
+    }
+}
+
+fn with_retry_after(mut r: Response, seconds: Option<u64>) -> Response {
+    if let Some(secs) = seconds
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
     {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -80,7 +88,7 @@ fn pd_error(e: AppError) -> Response {
             status,
             json!({"status": word, "message": message, "errors": [message]}),
         ),
-        &e,
+        retry_after(&e),
     )
 }
 
@@ -178,7 +186,7 @@ fn og_error(e: AppError) -> Response {
             )
         }
     };
-    with_retry_after(r, &e)
+    with_retry_after(r, retry_after(&e))
 }
 
 fn og_invalid(r: Rejection) -> Response {
@@ -337,28 +345,16 @@ pub async fn og_request(
 // ---------------------------------------------------------------- webhooks
 
 fn hook_error(e: AppError) -> Response {
-    let retry = match &e {
-        AppError::RateLimited {
-            retry_after_seconds,
-            ..
-        } => Some(*retry_after_seconds),
-        _ => None,
-    };
-    let mut r = match e {
+    let retry = retry_after(&e);
+    let r = match e {
         AppError::Unauthenticated(_) => ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             "no such integration key (or it was revoked)",
         ),
         other => ApiError::from(other),
-    }
-    .into_response();
-    if let Some(secs) = retry
-        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
-    {
-        r.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    r
+    };
+    with_retry_after(r.into_response(), retry)
 }
 
 fn hook_invalid(r: Rejection) -> Response {

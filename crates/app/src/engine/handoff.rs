@@ -4,14 +4,14 @@
 //! re-armed at the following change.
 
 use super::escalate::names;
-use crate::outbox::{Notice, Urgency};
+use crate::outbox::{Notice, Urgency, local_time};
 use crate::schedule::compile;
 use crate::{AppResult, Decision};
 use serde_json::json;
 use triad_domain::Millis;
 use triad_domain::escalation::Target;
 use triad_domain::incident::{Incident, Status};
-use triad_domain::schedule::Schedule;
+use triad_domain::schedule::{Compiled, Schedule};
 use triad_domain::user::User;
 use triad_store::incident::{self as incidents, Filter};
 use triad_store::schedule::{self as schedules, Scope};
@@ -28,10 +28,17 @@ const MAX_LISTED: usize = 20;
 
 /// Sets the schedule's handoff timer at its next change after `now`.
 pub(crate) async fn arm(d: &mut Decision<'_>, s: &Schedule, now: Millis) -> AppResult<()> {
-    let due = compile(s)?
-        .next_change(now, HORIZON)
-        .unwrap_or(now + HORIZON);
-    timer::schedule(d.conn(), TIMER_HANDOFF, &s.id, due).await?;
+    arm_compiled(d, &s.id, &compile(s)?, now).await
+}
+
+async fn arm_compiled(
+    d: &mut Decision<'_>,
+    schedule_id: &str,
+    c: &Compiled,
+    now: Millis,
+) -> AppResult<()> {
+    let due = c.next_change(now, HORIZON).unwrap_or(now + HORIZON);
+    timer::schedule(d.conn(), TIMER_HANDOFF, schedule_id, due).await?;
     d.wake_engine();
     Ok(())
 }
@@ -50,11 +57,11 @@ pub(crate) async fn fire(
     let before = c.on_call_at(at - 1);
     let after = c.on_call_at(at);
     if before != after && now - at <= STALE {
-        announce(d, &s, &before, &after, at, now).await?;
+        announce(d, &s, &c, &before, &after, at, now).await?;
     } else if before != after {
         tracing::warn!(schedule = %s.id, at, "handoff announced too late; skipped");
     }
-    arm(d, &s, at.max(now - STALE)).await
+    arm_compiled(d, &s.id, &c, at.max(now - STALE)).await
 }
 
 async fn load(d: &mut Decision<'_>, ids: &[String]) -> AppResult<Vec<User>> {
@@ -72,6 +79,7 @@ async fn load(d: &mut Decision<'_>, ids: &[String]) -> AppResult<Vec<User>> {
 async fn announce(
     d: &mut Decision<'_>,
     s: &Schedule,
+    c: &Compiled,
     before: &[String],
     after: &[String],
     at: Millis,
@@ -113,7 +121,7 @@ async fn announce(
         format!("Open incidents:\n{}", lines.join("\n"))
     };
     let numbers: Vec<i64> = inherited.iter().map(|i| i.number).collect();
-    let until = c_until(s, at)?;
+    let until = until_off(c, at);
     for u in &coming {
         let until_text = match until.get(&u.id) {
             Some(t) => format!(" until {}", when(*t, Some(&u.time_zone))),
@@ -157,24 +165,15 @@ async fn announce(
 
 /// A day and time for people, in their zone: `Fri 2 Jan 09:00 Europe/London`.
 fn when(ms: Millis, time_zone: Option<&str>) -> String {
-    let tz = time_zone
-        .and_then(|z| jiff::tz::TimeZone::get(z).ok())
-        .unwrap_or(jiff::tz::TimeZone::UTC);
-    let name = time_zone
-        .filter(|z| jiff::tz::TimeZone::get(z).is_ok())
-        .unwrap_or("UTC");
-    match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) => format!("{} {name}", t.to_zoned(tz).strftime("%a %-d %b %H:%M")),
-        Err(_) => crate::rfc3339(ms),
-    }
+    local_time(ms, time_zone, "%a %-d %b %H:%M")
 }
 
 /// When each person on call at `at` goes off call (within the horizon).
-fn c_until(s: &Schedule, at: Millis) -> AppResult<std::collections::HashMap<String, Millis>> {
-    let segments = compile(s)?.final_schedule(at, at + HORIZON);
+fn until_off(c: &Compiled, at: Millis) -> std::collections::HashMap<String, Millis> {
+    let segments = c.final_schedule(at, at + HORIZON);
     let mut out = std::collections::HashMap::new();
     let Some(first) = segments.first().filter(|g| g.start == at) else {
-        return Ok(out);
+        return out;
     };
     for user in &first.users {
         let mut end = first.end;
@@ -186,7 +185,7 @@ fn c_until(s: &Schedule, at: Millis) -> AppResult<std::collections::HashMap<Stri
         }
         out.insert(user.clone(), end);
     }
-    Ok(out)
+    out
 }
 
 fn names_schedule(t: &Target, schedule_id: &str) -> bool {
