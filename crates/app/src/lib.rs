@@ -126,15 +126,28 @@ impl App {
 
     /// Starts a decision: one write transaction that collects timeline events.
     pub(crate) async fn decide(&self) -> AppResult<Decision<'_>> {
-        Ok(Decision {
+        let tx = self.inner.store.begin().await?;
+        Ok(self.decision(tx))
+    }
+
+    /// [`App::decide`] on the store's held connection ([`Store::begin_held`]), for the
+    /// intake's group-commit writer.
+    pub(crate) async fn decide_held(&self) -> AppResult<Decision<'_>> {
+        let tx = self.inner.store.begin_held().await?;
+        Ok(self.decision(tx))
+    }
+
+    fn decision(&self, tx: Tx) -> Decision<'_> {
+        Decision {
             app: self,
-            tx: self.inner.store.begin().await?,
+            tx,
             last_seq: None,
+            pending: Vec::new(),
             wake: false,
             chat: std::collections::HashMap::new(),
             reach: std::collections::HashMap::new(),
             admins: None,
-        })
+        }
     }
 
     /// A timeline event by `actor` about `incident_id`, at the current time.
@@ -168,6 +181,9 @@ pub(crate) struct Decision<'a> {
     app: &'a App,
     tx: Tx,
     last_seq: Option<i64>,
+    /// Timeline events deferred by [`Decision::defer`], written at the next append or
+    /// at commit.
+    pending: Vec<NewEvent>,
     /// Whether the engine has new work once this commits.
     wake: bool,
     /// Each incident's chat mirror webhook, looked up once per decision.
@@ -183,12 +199,38 @@ impl Decision<'_> {
         self.tx.conn()
     }
 
-    /// Appends a timeline event, and mirrors it to the incident's chat channel.
+    /// Appends a timeline event (after any deferred ones), and mirrors it to the
+    /// incident's chat channel.
     pub(crate) async fn append(&mut self, event: NewEvent) -> AppResult<TimelineEvent> {
-        let stored = triad_store::timeline::append(self.tx.conn(), event).await?;
-        self.last_seq = Some(stored.seq);
-        self.mirror_to_chat(&stored).await?;
-        Ok(stored)
+        self.pending.push(event);
+        self.flush()
+            .await?
+            .ok_or(AppError::Internal("a timeline append wrote nothing".into()))
+    }
+
+    /// Queues a timeline event to be written with the next [`Decision::append`] or at
+    /// commit, together with the others queued: one counter update and one `INSERT` for
+    /// all of them (the intake writer's repeated triggers). Sequence numbers still follow
+    /// the order of the calls; the event is not readable in this transaction until then.
+    pub(crate) fn defer(&mut self, event: NewEvent) {
+        self.pending.push(event);
+    }
+
+    /// Writes the queued events and mirrors each to chat; returns the last one.
+    async fn flush(&mut self) -> AppResult<Option<TimelineEvent>> {
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        let events = std::mem::take(&mut self.pending);
+        let mut stored = triad_store::timeline::append_many(self.tx.conn(), events).await?;
+        for ev in &stored {
+            self.mirror_to_chat(ev).await?;
+        }
+        let last = stored.pop();
+        if let Some(ev) = &last {
+            self.last_seq = Some(ev.seq);
+        }
+        Ok(last)
     }
 
     /// Appends an event the engine itself decided (actor: Triad).
@@ -211,7 +253,8 @@ impl Decision<'_> {
     }
 
     /// Commits, then signals live streams. Nothing is signalled for a failed commit.
-    pub(crate) async fn commit(self) -> AppResult<()> {
+    pub(crate) async fn commit(mut self) -> AppResult<()> {
+        self.flush().await?;
         self.tx.commit().await?;
         if self.wake {
             self.app.inner.work.send_modify(|n| *n = n.wrapping_add(1));

@@ -216,6 +216,28 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
             let _ = writeln!(out, "triad_database_up 0");
         }
     }
+    let c = s.app.intake_counts();
+    for (name, help, value) in [
+        (
+            "triad_intake_batches_total",
+            "Transactions of the intake's group-commit writer, one per batch.",
+            c.batches,
+        ),
+        (
+            "triad_intake_commands_total",
+            "Intake requests the writer took from its queue (divide by batches for the batch size).",
+            c.commands,
+        ),
+        (
+            "triad_intake_failed_batches_total",
+            "Intake batches that failed as a whole and were retried one request at a time.",
+            c.failed_batches,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {value}");
+    }
     (
         [(
             header::CONTENT_TYPE,

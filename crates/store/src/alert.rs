@@ -157,29 +157,71 @@ pub async fn retrigger_open(
     dedup_key: &str,
     r: Retrigger<'_>,
 ) -> Result<Option<(Alert, Option<String>)>, StoreError> {
-    let sql = format!(
-        "UPDATE alerts SET occurrences = occurrences + 1, last_event_at = $3,
-            summary = COALESCE($4, summary), source = COALESCE($5, source),
-            severity = COALESCE($6, severity), details = $7
-         WHERE integration_key_id = $1 AND dedup_key = $2 AND status <> 'resolved'
-         RETURNING {COLUMNS},
-            (SELECT s.chat_webhook FROM incidents i JOIN services s ON s.id = i.service_id
-             WHERE i.id = alerts.incident_id) AS chat_webhook"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(integration_key_id)
-        .bind(dedup_key)
-        .bind(r.at)
-        .bind(r.summary)
-        .bind(r.source)
-        .bind(r.severity)
-        .bind(r.details)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match row {
-        Some(row) => Ok(Some((from_row(&row)?, row.try_get("chat_webhook")?))),
-        None => Ok(None),
+    let one = [(integration_key_id, dedup_key, r)];
+    Ok(retrigger_many(conn, &one).await?.pop())
+}
+
+/// Rows per statement in [`retrigger_many`] (7 parameters each).
+const RETRIGGER_CHUNK: usize = 1000;
+
+/// [`retrigger_open`] for many alerts in one statement per [`RETRIGGER_CHUNK`]: each
+/// `(integration key id, dedup key, trigger)` counts and updates its open alert.
+/// Returns the alerts that were open, as updated, each with its incident's chat
+/// webhook, in no particular order (match them by key); keys with no open alert are
+/// simply absent. The `(integration key id, dedup key)` pairs must be distinct: a
+/// pair given twice would be counted once.
+pub async fn retrigger_many(
+    conn: &mut Conn,
+    triggers: &[(&str, &str, Retrigger<'_>)],
+) -> Result<Vec<(Alert, Option<String>)>, StoreError> {
+    let mut out = Vec::with_capacity(triggers.len());
+    for chunk in triggers.chunks(RETRIGGER_CHUNK) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 7;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7
+                )
+            })
+            .collect();
+        // SQLite's RETURNING may only name the updated table, so each row is matched
+        // back by its keys; `v`'s columns are prefixed so that no name is ambiguous.
+        let sql = format!(
+            "WITH v (v_key, v_dedup, v_at, v_summary, v_source, v_severity, v_details) AS (VALUES {})
+             UPDATE alerts SET occurrences = occurrences + 1, last_event_at = v.v_at,
+                summary = COALESCE(v.v_summary, summary), source = COALESCE(v.v_source, source),
+                severity = COALESCE(v.v_severity, severity), details = v.v_details
+             FROM v
+             WHERE alerts.integration_key_id = v.v_key AND alerts.dedup_key = v.v_dedup
+               AND alerts.status <> 'resolved'
+             RETURNING {COLUMNS},
+                (SELECT s.chat_webhook FROM incidents i JOIN services s ON s.id = i.service_id
+                 WHERE i.id = alerts.incident_id) AS chat_webhook",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (key, dedup, r) in chunk {
+            q = q
+                .bind(*key)
+                .bind(*dedup)
+                .bind(r.at)
+                .bind(r.summary)
+                .bind(r.source)
+                .bind(r.severity)
+                .bind(r.details);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push((from_row(&row)?, row.try_get("chat_webhook")?));
+        }
     }
+    Ok(out)
 }
 
 /// The open (not resolved) alert with this dedup key under this integration key.

@@ -22,6 +22,23 @@ pub async fn next(conn: &mut Conn, name: &str) -> Result<i64, StoreError> {
     Ok(row.try_get::<i64, _>(0)?)
 }
 
+/// Takes the next `n` values of `name` at once (for a batch of rows); returns the last
+/// of them, so the batch owns `last - n + 1 ..= last`. `n` must be at least 1.
+pub async fn advance(conn: &mut Conn, name: &str, n: i64) -> Result<i64, StoreError> {
+    if n < 1 {
+        return Err(StoreError::Config(format!(
+            "counter {name}: cannot take {n} values"
+        )));
+    }
+    let row = sqlx::query("UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value")
+        .bind(name)
+        .bind(n)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("counter"))?;
+    Ok(row.try_get::<i64, _>(0)?)
+}
+
 /// The last value handed out by `name` (0 when none).
 pub async fn current(conn: &mut Conn, name: &str) -> Result<i64, StoreError> {
     let row = sqlx::query("SELECT value FROM counters WHERE name = $1")

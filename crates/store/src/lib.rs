@@ -127,7 +127,15 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     writer: Option<Arc<Mutex<()>>>,
+    /// The connection kept aside for [`Store::begin_held`].
+    held: Held,
+    /// SQLite's write-ahead log (`<database>-wal`), which [`Store::sync_wal`] flushes.
+    wal: Option<PathBuf>,
 }
+
+/// The connection one long-running writer keeps between its transactions, outside the
+/// pool (so that its settings never reach other callers).
+type Held = Arc<Mutex<Option<Conn>>>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,18 +151,88 @@ impl std::fmt::Debug for Store {
 /// every further statement and turns the commit into a rollback, while SQLite would
 /// carry on. Callers therefore propagate the first error and drop the transaction.
 pub struct Tx {
-    tx: Transaction<'static, Any>,
-    _writer: Option<OwnedMutexGuard<()>>,
+    inner: TxInner,
+    /// Declared after `inner`, so the in-process writer lock is released only after the
+    /// transaction has ended (or, for a held connection, its rollback is under way).
+    writer: Option<OwnedMutexGuard<()>>,
+}
+
+enum TxInner {
+    /// On a connection from the pool, returned to it afterwards.
+    Pooled(Transaction<'static, Any>),
+    /// On the held connection (see [`Store::begin_held`]), begun and ended by hand.
+    /// `open` until committed; dropped while open, it is rolled back.
+    Held {
+        conn: Option<OwnedMutexGuard<Option<Conn>>>,
+        open: bool,
+    },
 }
 
 impl Tx {
     pub fn conn(&mut self) -> &mut Conn {
-        &mut self.tx
+        match &mut self.inner {
+            TxInner::Pooled(tx) => tx,
+            TxInner::Held { conn, .. } => match conn.as_mut().and_then(|slot| slot.as_mut()) {
+                Some(c) => c,
+                // `begin_held` fills the slot before it hands out the Tx, and only
+                // `Drop` takes it away.
+                None => unreachable!("a held transaction without its connection"),
+            },
+        }
     }
 
-    pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await?;
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        let taken = TxInner::Held {
+            conn: None,
+            open: false,
+        };
+        match std::mem::replace(&mut self.inner, taken) {
+            TxInner::Pooled(tx) => tx.commit().await?,
+            held => {
+                self.inner = held;
+                // A failed COMMIT leaves the transaction open (SQLite) or aborted
+                // (PostgreSQL); either way it stays marked open and `Drop` rolls back.
+                self.conn().execute("COMMIT").await?;
+                if let TxInner::Held { open, .. } = &mut self.inner {
+                    *open = false;
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        let TxInner::Held { conn, open: true } = &mut self.inner else {
+            return;
+        };
+        let Some(mut slot) = conn.take() else {
+            return;
+        };
+        let writer = self.writer.take();
+        match tokio::runtime::Handle::try_current() {
+            // Rolls back before anyone can use the connection (or, on SQLite, take the
+            // in-process writer lock) again; a connection that cannot roll back is
+            // closed, and the next `begin_held` takes a fresh one.
+            Ok(rt) => {
+                rt.spawn(async move {
+                    let failed = match slot.as_mut() {
+                        Some(c) => c.execute("ROLLBACK").await.is_err(),
+                        None => false,
+                    };
+                    if failed {
+                        *slot = None;
+                    }
+                    drop(slot);
+                    drop(writer);
+                });
+            }
+            // No runtime left (shutdown): closing the connection ends the transaction.
+            Err(_) => {
+                *slot = None;
+            }
+        }
     }
 }
 
@@ -174,6 +252,8 @@ impl Store {
                     pool,
                     backend: Backend::Postgres,
                     writer: None,
+                    held: Held::default(),
+                    wal: None,
                 })
             }
         }
@@ -213,6 +293,12 @@ impl Store {
             pool,
             backend: Backend::Sqlite,
             writer: Some(Arc::new(Mutex::new(()))),
+            held: Held::default(),
+            wal: Some({
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                PathBuf::from(wal)
+            }),
         })
     }
 
@@ -243,7 +329,55 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(Tx { tx, _writer: guard })
+        Ok(Tx {
+            inner: TxInner::Pooled(tx),
+            writer: guard,
+        })
+    }
+
+    /// Starts a write transaction like [`Store::begin`], on one connection kept aside
+    /// between transactions instead of one from the pool: no acquire, no ping on
+    /// release, and on SQLite the connection's page cache stays warm. For one
+    /// long-running writer that commits often (the intake's group commit); callers
+    /// take turns on the held connection.
+    ///
+    /// **On SQLite its commits are not flushed to disk** (`synchronous = NORMAL` on
+    /// this connection only; every other connection keeps `FULL`): a committed
+    /// transaction is durable only after a later [`Store::sync_wal`] has returned, and
+    /// the caller must not report it as stored before then. One sync covers every
+    /// commit before it, which is what lets the writer start its next batch while the
+    /// previous one is being flushed. On PostgreSQL a commit is durable when it returns.
+    pub async fn begin_held(&self) -> Result<Tx, StoreError> {
+        let writer = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let mut slot = self.held.clone().lock_owned().await;
+        if slot.is_none() {
+            let mut c = self.pool.acquire().await?.detach();
+            if self.backend == Backend::Sqlite {
+                c.execute("PRAGMA synchronous = NORMAL").await?;
+            }
+            *slot = Some(c);
+        }
+        let Some(conn) = slot.as_mut() else {
+            unreachable!("filled above")
+        };
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        if let Err(e) = conn.execute(begin).await {
+            *slot = None;
+            return Err(e.into());
+        }
+        Ok(Tx {
+            inner: TxInner::Held {
+                conn: Some(slot),
+                open: true,
+            },
+            writer,
+        })
     }
 
     /// A pooled connection for reads outside a transaction.
@@ -258,8 +392,34 @@ impl Store {
         Ok(())
     }
 
-    /// Closes every connection, waiting for those in use to be returned.
+    /// Makes every transaction committed through [`Store::begin_held`] so far durable:
+    /// flushes SQLite's write-ahead log to disk (`fdatasync`, on the blocking pool).
+    /// Nothing to do on PostgreSQL.
+    pub async fn sync_wal(&self) -> Result<(), StoreError> {
+        let Some(wal) = self.wal.clone() else {
+            return Ok(());
+        };
+        let synced = tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&wal).and_then(|f| f.sync_data())
+        })
+        .await;
+        match synced {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Config(format!(
+                "cannot flush the database's write-ahead log to disk: {e}"
+            ))),
+            Err(e) => Err(StoreError::Config(format!(
+                "the write-ahead log flush did not finish: {e}"
+            ))),
+        }
+    }
+
+    /// Closes every connection, waiting for those in use to be returned (the held one
+    /// once its transaction, if any, has ended).
     pub async fn close(&self) {
+        if let Some(c) = self.held.lock().await.take() {
+            let _ = sqlx::Connection::close(c).await;
+        }
         self.pool.close().await;
     }
 }

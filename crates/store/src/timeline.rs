@@ -29,34 +29,86 @@ fn from_row(row: &AnyRow) -> Result<TimelineEvent, StoreError> {
 
 /// Appends an event; call only inside the transaction that made the change it records.
 pub async fn append(conn: &mut Conn, e: NewEvent) -> Result<TimelineEvent, StoreError> {
-    let seq = counter::next(conn, counter::TIMELINE_SEQ).await?;
-    let event = TimelineEvent {
-        seq,
-        id: new_id(),
-        incident_id: e.incident_id,
-        at: e.at,
-        actor_id: e.actor_id,
-        actor_name: e.actor_name,
-        kind: e.kind,
-        body: e.body,
-        data: e.data,
+    append_many(conn, vec![e])
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound("timeline event"))
+}
+
+/// Rows per multi-row `INSERT` in [`append_many`] (9 parameters each, well inside both
+/// backends' limits on parameters per statement).
+const APPEND_CHUNK: usize = 500;
+
+/// Appends several events with one counter update and one `INSERT` per
+/// [`APPEND_CHUNK`] rows: the same rows, in the same order and with consecutive
+/// sequence numbers, as calling [`append`] for each in turn.
+pub async fn append_many(
+    conn: &mut Conn,
+    events: Vec<NewEvent>,
+) -> Result<Vec<TimelineEvent>, StoreError> {
+    let Ok(n) = i64::try_from(events.len()) else {
+        return Err(StoreError::Config(
+            "too many timeline events at once".into(),
+        ));
     };
-    sqlx::query(
-        "INSERT INTO timeline_events (seq, id, incident_id, at, actor_id, actor_name, kind, body, data)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(event.seq)
-    .bind(&event.id)
-    .bind(&event.incident_id)
-    .bind(event.at)
-    .bind(&event.actor_id)
-    .bind(&event.actor_name)
-    .bind(event.kind.as_str())
-    .bind(&event.body)
-    .bind(event.data.to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(event)
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let last = counter::advance(conn, counter::TIMELINE_SEQ, n).await?;
+    let stored: Vec<TimelineEvent> = events
+        .into_iter()
+        .zip(last - n + 1..)
+        .map(|(e, seq)| TimelineEvent {
+            seq,
+            id: new_id(),
+            incident_id: e.incident_id,
+            at: e.at,
+            actor_id: e.actor_id,
+            actor_name: e.actor_name,
+            kind: e.kind,
+            body: e.body,
+            data: e.data,
+        })
+        .collect();
+    for chunk in stored.chunks(APPEND_CHUNK) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 9;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8,
+                    p + 9
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO timeline_events (seq, id, incident_id, at, actor_id, actor_name, kind, body, data)
+             VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.seq)
+                .bind(&e.id)
+                .bind(&e.incident_id)
+                .bind(e.at)
+                .bind(&e.actor_id)
+                .bind(&e.actor_name)
+                .bind(e.kind.as_str())
+                .bind(&e.body)
+                .bind(e.data.to_string());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(stored)
 }
 
 /// Events with a sequence number above `after`, oldest first, at most `limit`;

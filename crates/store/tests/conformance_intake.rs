@@ -9,7 +9,7 @@ use triad_store::business_service::{self as business, BusinessService, Stakehold
 use triad_store::integration_key::{self as keys, IntegrationKey};
 use triad_store::report::{self, Report};
 use triad_store::service::{self, Service};
-use triad_store::{Store, StoreError, incident, new_id};
+use triad_store::{Store, StoreError, incident, new_id, timeline};
 use triad_testkit::{TestDb, both_backends};
 
 async fn open(db: &TestDb) -> Store {
@@ -364,6 +364,259 @@ both_backends!(
             Err(StoreError::NotFound(_))
         ));
         tx.commit().await.unwrap();
+        store.close().await;
+    }
+);
+
+both_backends!(
+    batched_retriggers_and_timeline_appends,
+    |db: TestDb| async move {
+        let store = open(&db).await;
+        let mut tx = store.begin().await.unwrap();
+        let svc = Service {
+            id: new_id(),
+            name: "web".into(),
+            description: None,
+            team_id: None,
+            escalation_policy_id: None,
+            chat_webhook: Some("http://127.0.0.1:9/chat".into()),
+            default_severity: None,
+            auto_resolve: true,
+            created_at: 1,
+            updated_at: 1,
+        };
+        service::insert(tx.conn(), &svc).await.unwrap();
+        let mk_key = |name: &str| IntegrationKey {
+            id: new_id(),
+            service_id: svc.id.clone(),
+            name: Some(name.into()),
+            key_prefix: "abc123".into(),
+            mapping: None,
+            rate_limit_per_minute: 120,
+            created_at: 2,
+            created_by: None,
+            revoked_at: None,
+        };
+        let (k1, k2) = (mk_key("one"), mk_key("two"));
+        for (k, hash) in [(&k1, "h1"), (&k2, "h2")] {
+            keys::insert(tx.conn(), k, hash).await.unwrap();
+        }
+        let inc = an_incident(1, &svc.id, Status::Triggered);
+        incident::insert(tx.conn(), &inc).await.unwrap();
+        // Open: k1/a, k1/b, k2/a (the same dedup key under another key); resolved: k1/c.
+        let a1 = an_alert(&k1, &inc.id, "a", None);
+        let b1 = an_alert(&k1, &inc.id, "b", None);
+        let a2 = an_alert(&k2, &inc.id, "a", None);
+        let mut c1 = an_alert(&k1, &inc.id, "c", None);
+        c1.status = AlertStatus::Resolved;
+        c1.resolved_at = Some(11);
+        for a in [&a1, &b1, &a2, &c1] {
+            alert::insert(tx.conn(), a).await.unwrap();
+        }
+        let r = |summary: Option<&'static str>, at: i64| alert::Retrigger {
+            summary,
+            source: None,
+            severity: Some("SEV2"),
+            details: "{\"n\":1}",
+            at,
+        };
+        let triggers = [
+            (k1.id.as_str(), "a", r(Some("a again"), 20)),
+            (k1.id.as_str(), "c", r(None, 21)),
+            (k2.id.as_str(), "a", r(None, 22)),
+            (k1.id.as_str(), "missing", r(None, 23)),
+        ];
+        let mut got = alert::retrigger_many(tx.conn(), &triggers).await.unwrap();
+        got.sort_by_key(|(a, _)| a.last_event_at);
+        let seen: Vec<_> = got
+            .iter()
+            .map(|(a, chat)| {
+                (
+                    a.id.clone(),
+                    a.occurrences,
+                    a.last_event_at,
+                    a.summary.clone(),
+                    a.severity.clone(),
+                    chat.clone(),
+                )
+            })
+            .collect();
+        let chat = svc.chat_webhook.clone();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    a1.id.clone(),
+                    2,
+                    20,
+                    "a again".into(),
+                    Some("SEV2".into()),
+                    chat.clone()
+                ),
+                (
+                    a2.id.clone(),
+                    2,
+                    22,
+                    "disk full".into(),
+                    Some("SEV2".into()),
+                    chat
+                ),
+            ],
+            "only the open alerts of each (key, dedup key) change"
+        );
+        let untouched = alert::get(tx.conn(), &b1.id).await.unwrap().unwrap();
+        assert_eq!(untouched, b1);
+        let resolved = alert::get(tx.conn(), &c1.id).await.unwrap().unwrap();
+        assert_eq!(resolved, c1);
+        assert!(
+            alert::retrigger_many(tx.conn(), &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Appending several events takes consecutive sequence numbers, in order, after
+        // what single appends took, and the rows read back equal what was returned.
+        let ev = |body: &str| triad_domain::timeline::NewEvent {
+            incident_id: inc.id.clone(),
+            at: 30,
+            actor_id: None,
+            actor_name: Some("prometheus".into()),
+            kind: triad_domain::timeline::EventKind::Alert,
+            body: body.into(),
+            data: serde_json::json!({"body": body}),
+        };
+        let first = timeline::append(tx.conn(), ev("first")).await.unwrap();
+        let many =
+            timeline::append_many(tx.conn(), (0..1203).map(|i| ev(&i.to_string())).collect())
+                .await
+                .unwrap();
+        assert_eq!(many.len(), 1203, "more than one INSERT's worth of rows");
+        for (i, e) in many.iter().enumerate() {
+            assert_eq!(e.seq, first.seq + 1 + i as i64);
+            assert_eq!(e.body, i.to_string());
+        }
+        let last = timeline::append(tx.conn(), ev("last")).await.unwrap();
+        assert_eq!(last.seq, first.seq + 1204);
+        assert!(
+            timeline::append_many(tx.conn(), Vec::new())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let stored = timeline::after(tx.conn(), Some(&inc.id), first.seq, 2000)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1204);
+        assert_eq!(stored[..1203], many[..]);
+        tx.commit().await.unwrap();
+        store.close().await;
+    }
+);
+
+/// Reads one integer with a fresh transaction's connection, outside any held one.
+async fn count_services(store: &Store) -> i64 {
+    use sqlx::Row;
+    let mut conn = store.read().await.unwrap();
+    sqlx::query("SELECT COUNT(*) FROM services")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+/// SQLite's `PRAGMA synchronous` on this connection (1 NORMAL, 2 FULL).
+async fn synchronous(conn: &mut triad_store::Conn) -> i64 {
+    use sqlx::Row;
+    sqlx::query("PRAGMA synchronous")
+        .fetch_one(conn)
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+fn a_service(name: &str) -> Service {
+    Service {
+        id: new_id(),
+        name: name.into(),
+        description: None,
+        team_id: None,
+        escalation_policy_id: None,
+        chat_webhook: None,
+        default_severity: None,
+        auto_resolve: false,
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+// The intake writer's held connection: commits are visible to other connections,
+// a transaction dropped without commit is rolled back (and the write lock released),
+// the flush of the write-ahead log succeeds, and on SQLite only the held connection
+// skips the flush at commit: every pooled connection keeps `synchronous = FULL`.
+both_backends!(
+    held_connection_commits_rolls_back_and_syncs,
+    |db: TestDb| async move {
+        let store = open(&db).await;
+        let mut tx = store.begin_held().await.unwrap();
+        service::insert(tx.conn(), &a_service("kept"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store.sync_wal().await.unwrap();
+        assert_eq!(count_services(&store).await, 1);
+
+        let mut tx = store.begin_held().await.unwrap();
+        service::insert(tx.conn(), &a_service("dropped"))
+            .await
+            .unwrap();
+        drop(tx);
+        // Both kinds of transaction wait for the rollback, then work.
+        let mut tx = store.begin().await.unwrap();
+        service::insert(tx.conn(), &a_service("pooled"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin_held().await.unwrap();
+        service::insert(tx.conn(), &a_service("held again"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store.sync_wal().await.unwrap();
+        assert_eq!(
+            count_services(&store).await,
+            3,
+            "the dropped insert is gone"
+        );
+
+        // A failed statement leaves the held transaction to be rolled back on drop.
+        let mut tx = store.begin_held().await.unwrap();
+        let dup = service::insert(tx.conn(), &a_service("kept")).await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+        drop(tx);
+        let mut tx = store.begin_held().await.unwrap();
+        service::insert(tx.conn(), &a_service("after a failure"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(count_services(&store).await, 4);
+
+        if store.backend() == triad_store::Backend::Sqlite {
+            let mut tx = store.begin_held().await.unwrap();
+            assert_eq!(
+                synchronous(tx.conn()).await,
+                1,
+                "NORMAL on the held connection"
+            );
+            drop(tx);
+            // Every pooled connection (the pool holds at most 8) keeps FULL.
+            let mut pooled = Vec::new();
+            for _ in 0..8 {
+                let mut c = store.read().await.unwrap();
+                assert_eq!(synchronous(&mut c).await, 2, "FULL on pooled connections");
+                pooled.push(c);
+            }
+        }
         store.close().await;
     }
 );

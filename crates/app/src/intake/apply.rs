@@ -77,7 +77,7 @@ pub(super) async fn command(
                     let body = format!("Note on alert \"{}\" from {who}: {}", a.summary, note.note);
                     let data = json!({"action": "note", "alert_id": a.id, "dedup_key": a.dedup_key,
                         "note": note.note, "user": note.user, "source": note.source});
-                    timeline(d, &actor, &a.incident_id, body, data).await?;
+                    timeline(d, &actor, &a.incident_id, body, data);
                     Applied {
                         dedup_key: a.dedup_key,
                         alert_id: Some(a.id),
@@ -146,18 +146,14 @@ async fn record(
     Ok(r.id)
 }
 
-async fn timeline(
-    d: &mut Decision<'_>,
-    actor: &Actor,
-    incident_id: &str,
-    body: String,
-    data: Value,
-) -> AppResult<()> {
+/// An `alert` event on the incident's timeline, deferred (see [`Decision::defer`]) so
+/// that a batch's events are written together; nothing in intake reads them back
+/// before the batch commits.
+fn timeline(d: &mut Decision<'_>, actor: &Actor, incident_id: &str, body: String, data: Value) {
     let event = d
         .app
         .event(actor, incident_id, EventKind::Alert, body, data);
-    d.append(event).await?;
-    Ok(())
+    d.defer(event);
 }
 
 async fn lock(d: &mut Decision<'_>, incident_id: &str) -> AppResult<Incident> {
@@ -185,6 +181,77 @@ fn event_json(e: &AlertEvent, action: &str, a: &Alert) -> Value {
     })
 }
 
+/// The events of a command made only of triggers (what an alert storm is), which
+/// [`triggers`] can apply set-wise; `None` for any other command.
+pub(super) fn only_triggers(command: &Command) -> Option<&[AlertEvent]> {
+    match command {
+        Command::Alerts(events) if events.iter().all(|e| e.action == Action::Trigger) => {
+            Some(events)
+        }
+        _ => None,
+    }
+}
+
+/// Applies a run of trigger-only commands (see [`only_triggers`]) whose named dedup
+/// keys are all distinct under their integration keys: one statement counts and updates
+/// every one that is already open, their timeline events are written together, and the
+/// rest open alerts one by one, in order. The result equals applying each command in
+/// turn with [`command`], since distinct keys cannot affect one another's repeats.
+pub(super) async fn triggers(
+    d: &mut Decision<'_>,
+    run: &[(&IntegrationKey, &[AlertEvent])],
+    now: Millis,
+) -> AppResult<Vec<Outcome>> {
+    let details: Vec<Vec<String>> = run
+        .iter()
+        .map(|(_, events)| events.iter().map(|e| e.details.to_string()).collect())
+        .collect();
+    let mut wanted = Vec::new();
+    for ((key, events), details) in run.iter().zip(&details) {
+        for (e, details) in events.iter().zip(details) {
+            if let Some(dedup) = &e.dedup_key {
+                let r = Retrigger {
+                    summary: e.summary.as_deref(),
+                    source: e.source.as_deref(),
+                    severity: e.severity.map(|s| s.as_str()),
+                    details,
+                    at: now,
+                };
+                wanted.push((key.id.as_str(), dedup.as_str(), r));
+            }
+        }
+    }
+    let mut open: std::collections::HashMap<(String, String), (Alert, Option<String>)> =
+        alerts::retrigger_many(d.conn(), &wanted)
+            .await?
+            .into_iter()
+            .map(|(a, chat)| {
+                (
+                    (a.integration_key_id.clone(), a.dedup_key.clone()),
+                    (a, chat),
+                )
+            })
+            .collect();
+    let mut out = Vec::with_capacity(run.len());
+    for (key, events) in run {
+        let mut outcome = Outcome::default();
+        for e in events.iter() {
+            let actor = actor_of(key, e.format.as_str());
+            let dedup = e.dedup_key.clone().unwrap_or_else(new_id);
+            let applied = match open.remove(&(key.id.clone(), dedup.clone())) {
+                Some((a, chat)) => {
+                    d.knows_chat(&a.incident_id, chat);
+                    repeat(d, &actor, e, a)
+                }
+                None => open_alert(d, key, &actor, e, dedup, now).await?,
+            };
+            outcome.applied.push(applied);
+        }
+        out.push(outcome);
+    }
+    Ok(out)
+}
+
 /// One alert event.
 async fn alert(
     d: &mut Decision<'_>,
@@ -207,7 +274,7 @@ async fn alert(
         return match alerts::retrigger_open(d.conn(), &key.id, &dedup, r).await? {
             Some((a, chat)) => {
                 d.knows_chat(&a.incident_id, chat);
-                repeat(d, &actor, e, a).await
+                Ok(repeat(d, &actor, e, a))
             }
             None => open_alert(d, key, &actor, e, dedup, now).await,
         };
@@ -226,12 +293,7 @@ async fn alert(
 
 /// A trigger for an alert already open, already counted and updated by
 /// [`alerts::retrigger_open`]: recorded on the timeline, never a new incident.
-async fn repeat(
-    d: &mut Decision<'_>,
-    actor: &Actor,
-    e: &AlertEvent,
-    a: Alert,
-) -> AppResult<Applied> {
+fn repeat(d: &mut Decision<'_>, actor: &Actor, e: &AlertEvent, a: Alert) -> Applied {
     let body = format!(
         "Alert \"{}\" triggered again ({} times)",
         a.summary, a.occurrences
@@ -242,14 +304,13 @@ async fn repeat(
         &a.incident_id,
         body,
         event_json(e, "repeated", &a),
-    )
-    .await?;
-    Ok(Applied {
+    );
+    Applied {
         dedup_key: a.dedup_key,
         alert_id: Some(a.id),
         incident_id: Some(a.incident_id),
         status: "updated",
-    })
+    }
 }
 
 /// A new alert: joins the open incident of its group, or opens an incident.
@@ -320,7 +381,7 @@ async fn open_alert(
             .map(|s| format!(" from {s}"))
             .unwrap_or_default()
     );
-    timeline(d, actor, &incident_id, body, event_json(e, "triggered", &a)).await?;
+    timeline(d, actor, &incident_id, body, event_json(e, "triggered", &a));
     Ok(Applied {
         dedup_key: a.dedup_key,
         alert_id: Some(a.id),
@@ -359,7 +420,7 @@ async fn settle(
     if let Some(n) = &e.note {
         body.push_str(&format!(": {n}"));
     }
-    timeline(d, actor, &a.incident_id, body, event_json(e, word, &a)).await?;
+    timeline(d, actor, &a.incident_id, body, event_json(e, word, &a));
     let mut incident = lock(d, &a.incident_id).await?;
     let (triggered, acknowledged) = alerts::open_counts(d.conn(), &incident.id).await?;
     let follow = match action {
@@ -406,7 +467,7 @@ async fn change(
             "occurred_at": c.occurred_at.map(crate::rfc3339), "details": c.details,
             "links": c.links.iter().map(|l| json!({"href": l.href, "text": l.text})).collect::<Vec<_>>()});
         let event = d.app.event(&actor, id, EventKind::Change, body, data);
-        d.append(event).await?;
+        d.defer(event);
     }
     Ok(open)
 }

@@ -1,13 +1,16 @@
 //! Alert intake: integration keys authenticate senders, a per-key rate limit protects
 //! the rest, and ONE writer task applies events in batches, one transaction per batch
-//! (group commit), answering each sender only after its batch has committed — so a 202
-//! means durably stored, and durability costs one commit per batch, not per event.
+//! (group commit), answering each sender only after its batch has committed and been
+//! flushed to disk — so a 202 means durably stored, and durability costs one flush per
+//! batch (or fewer: one flush covers every batch committed while the previous flush
+//! ran), not per event.
 
 mod apply;
 
 use crate::{Actor, App, AppError, AppResult};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 use triad_domain::Millis;
 use triad_intake::{AlertEvent, ChangeEvent, opsgenie};
@@ -77,21 +80,43 @@ struct Window {
     count: i64,
 }
 
+/// The writer's running totals since this process started (for `/metrics`).
+#[derive(Debug, Default)]
+struct Counts {
+    batches: AtomicU64,
+    commands: AtomicU64,
+    failed_batches: AtomicU64,
+}
+
+/// A snapshot of the writer's totals since this process started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IntakeCounts {
+    /// Transactions the writer committed or attempted, one per batch.
+    pub batches: u64,
+    /// Commands (requests) taken from the queue.
+    pub commands: u64,
+    /// Batches that failed as a whole and were retried one command at a time.
+    pub failed_batches: u64,
+}
+
 /// The running intake of one process.
 pub(crate) struct Intake {
     queue: mpsc::Sender<Job>,
     keys: Mutex<HashMap<String, (IntegrationKey, Millis)>>,
     windows: Mutex<HashMap<String, Window>>,
+    counts: std::sync::Arc<Counts>,
 }
 
 impl Intake {
     fn start(app: App) -> Intake {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(app, jobs));
+        let counts = std::sync::Arc::new(Counts::default());
+        tokio::spawn(writer(app, jobs, counts.clone()));
         Intake {
             queue,
             keys: Mutex::new(HashMap::new()),
             windows: Mutex::new(HashMap::new()),
+            counts,
         }
     }
 }
@@ -193,6 +218,18 @@ impl App {
             .map_err(|_| AppError::Internal("the intake writer dropped a request".into()))?
     }
 
+    /// The group-commit writer's totals (zero until the first intake request).
+    pub fn intake_counts(&self) -> IntakeCounts {
+        self.inner
+            .intake
+            .get()
+            .map_or_else(IntakeCounts::default, |i| IntakeCounts {
+                batches: i.counts.batches.load(Ordering::Relaxed),
+                commands: i.counts.commands.load(Ordering::Relaxed),
+                failed_batches: i.counts.failed_batches.load(Ordering::Relaxed),
+            })
+    }
+
     /// How many alerts are open (for `/metrics`).
     pub async fn open_alerts(&self) -> AppResult<i64> {
         let mut conn = self.store().read().await?;
@@ -212,10 +249,16 @@ impl App {
     }
 }
 
+type Reply = oneshot::Sender<AppResult<Outcome>>;
+
 /// The one writer: takes whatever is queued (up to [`MAX_BATCH`]), applies it in one
-/// transaction and answers everyone; if the batch fails, each job is retried alone so
-/// one bad event cannot fail its neighbours.
-async fn writer(app: App, mut jobs: mpsc::Receiver<Job>) {
+/// transaction and hands the answers to [`syncer`], which sends them once the commit is
+/// on disk; meanwhile the writer goes on with the next batch. If a batch fails, each
+/// job is retried alone so one bad event cannot fail its neighbours; a refusal is
+/// answered at once (nothing was stored).
+async fn writer(app: App, mut jobs: mpsc::Receiver<Job>, counts: std::sync::Arc<Counts>) {
+    let (to_sync, committed) = mpsc::unbounded_channel();
+    tokio::spawn(syncer(app.clone(), committed));
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -224,36 +267,110 @@ async fn writer(app: App, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        counts.batches.fetch_add(1, Ordering::Relaxed);
+        counts
+            .commands
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let mut done: Vec<(Reply, Outcome)> = Vec::with_capacity(batch.len());
         match run_batch(&app, &batch).await {
-            Ok(outcomes) => {
-                for (job, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
-                }
-            }
+            Ok(outcomes) => done.extend(batch.into_iter().map(|j| j.reply).zip(outcomes)),
             Err(e) if batch.len() == 1 => {
                 if let Some(job) = batch.pop() {
                     let _ = job.reply.send(Err(e));
                 }
             }
-            Err(_) => {
+            Err(e) => {
+                counts.failed_batches.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, commands = batch.len(),
+                    "an intake batch failed; retrying its commands one at a time");
                 for job in batch {
-                    let result = run_batch(&app, std::slice::from_ref(&job))
-                        .await
-                        .map(|mut o| o.pop().unwrap_or_default());
-                    let _ = job.reply.send(result);
+                    match run_batch(&app, std::slice::from_ref(&job)).await {
+                        Ok(mut o) => done.push((job.reply, o.pop().unwrap_or_default())),
+                        Err(e) => {
+                            let _ = job.reply.send(Err(e));
+                        }
+                    }
+                }
+            }
+        }
+        if !done.is_empty() && to_sync.send(done).is_err() {
+            tracing::error!("the intake's disk flusher stopped; the writer stops too");
+            return;
+        }
+    }
+}
+
+/// Answers committed requests once their commits are on disk: takes every batch
+/// committed so far, flushes the write-ahead log once for all of them
+/// ([`triad_store::Store::sync_wal`]), then answers. A failed flush is answered 503 (the
+/// events may or may not have reached the disk; senders retry, and a repeated trigger
+/// only counts again).
+async fn syncer(app: App, mut committed: mpsc::UnboundedReceiver<Vec<(Reply, Outcome)>>) {
+    while let Some(mut ready) = committed.recv().await {
+        while let Ok(more) = committed.try_recv() {
+            ready.extend(more);
+        }
+        match app.store().sync_wal().await {
+            Ok(()) => {
+                for (reply, outcome) in ready {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, requests = ready.len(),
+                    "intake events committed but not flushed to disk; answering 503");
+                for (reply, _) in ready {
+                    let _ = reply.send(Err(AppError::Store(triad_store::StoreError::Config(
+                        e.to_string(),
+                    ))));
                 }
             }
         }
     }
 }
 
+/// Applies a batch in one transaction, in order. Consecutive trigger-only commands with
+/// distinct dedup keys (a storm of repeats) go through [`apply::triggers`] together;
+/// everything else one command at a time.
 async fn run_batch(app: &App, batch: &[Job]) -> AppResult<Vec<Outcome>> {
     let now = app.now();
-    let mut d = app.decide().await?;
+    let mut d = app.decide_held().await?;
     let mut out = Vec::with_capacity(batch.len());
-    for job in batch {
-        out.push(apply::command(&mut d, &job.key, &job.command, now).await?);
+    let mut rest = batch;
+    while let Some(job) = rest.first() {
+        let run = trigger_run(rest);
+        if run.is_empty() {
+            out.push(apply::command(&mut d, &job.key, &job.command, now).await?);
+            rest = &rest[1..];
+        } else {
+            out.extend(apply::triggers(&mut d, &run, now).await?);
+            rest = &rest[run.len()..];
+        }
     }
     d.commit().await?;
     Ok(out)
+}
+
+/// The longest run at the start of `jobs` of trigger-only commands whose named dedup
+/// keys are distinct (per integration key); empty when the first job is not one.
+fn trigger_run(jobs: &[Job]) -> Vec<(&IntegrationKey, &[AlertEvent])> {
+    let mut seen = std::collections::HashSet::new();
+    let mut run = Vec::new();
+    for job in jobs {
+        let Some(events) = apply::only_triggers(&job.command) else {
+            break;
+        };
+        let named: Vec<(&str, &str)> = events
+            .iter()
+            .filter_map(|e| e.dedup_key.as_deref())
+            .map(|k| (job.key.id.as_str(), k))
+            .collect();
+        let distinct: std::collections::HashSet<_> = named.iter().copied().collect();
+        if distinct.len() < named.len() || named.iter().any(|k| seen.contains(k)) {
+            break;
+        }
+        seen.extend(named);
+        run.push((&job.key, events));
+    }
+    run
 }
