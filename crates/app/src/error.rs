@@ -36,6 +36,10 @@ pub enum AppError {
     /// The database cannot be reached or failed; nothing was changed.
     #[error("storage failure: {0}")]
     Store(StoreError),
+    /// A passing refusal the client should retry later (503), with a message written
+    /// for the client: the intake's queue is full, or the intake stopped.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -172,6 +172,11 @@ impl App {
 
     /// Checks that the database answers.
     pub async fn ready(&self) -> AppResult<()> {
+        if self.intake_stopped() {
+            return Err(AppError::Unavailable(
+                "the intake stopped after a failed flush to disk; restart Triad".into(),
+            ));
+        }
         Ok(self.inner.store.ping().await?)
     }
 }

@@ -110,6 +110,10 @@ impl From<AppError> for ApiError {
                     "the database is unavailable; nothing was changed, try again",
                 )
             }
+            AppError::Unavailable(m) => {
+                tracing::warn!(reason = %m, "unavailable");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
+            }
             AppError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 ApiError::new(

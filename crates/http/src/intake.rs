@@ -73,11 +73,13 @@ fn pd_error(e: AppError) -> Response {
             );
         }
         AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
-        AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        AppError::Store(_) | AppError::Unavailable(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "error"),
     };
-    let message = match status {
-        StatusCode::TOO_MANY_REQUESTS => e.to_string(),
+    let message = match &e {
+        AppError::RateLimited { .. } | AppError::Unavailable(_) => e.to_string(),
         _ => "the event could not be stored; nothing was changed, try again".to_string(),
     };
     if status.is_server_error() {
@@ -177,6 +179,7 @@ fn og_error(e: AppError) -> Response {
             json!({"message": e.to_string()}),
             &id,
         ),
+        AppError::Unavailable(m) => og(StatusCode::SERVICE_UNAVAILABLE, json!({"message": m}), &id),
         _ => {
             tracing::error!(error = %e, "opsgenie intake failed");
             og(

@@ -229,6 +229,11 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
             c.commands,
         ),
         (
+            "triad_intake_set_wise_events_total",
+            "Alert events applied set-wise (trigger-only requests: one statement for a batch's repeats).",
+            c.set_wise_events,
+        ),
+        (
             "triad_intake_failed_batches_total",
             "Intake batches that failed as a whole and were retried one request at a time.",
             c.failed_batches,

@@ -129,8 +129,19 @@ pub struct Store {
     writer: Option<Arc<Mutex<()>>>,
     /// The connection kept aside for [`Store::begin_held`].
     held: Held,
-    /// SQLite's write-ahead log (`<database>-wal`), which [`Store::sync_wal`] flushes.
-    wal: Option<PathBuf>,
+    /// The held connection's write-ahead log, which [`Store::sync_wal`] flushes.
+    wal: Arc<std::sync::Mutex<Wal>>,
+    /// Set by [`Store::fail_next_wal_sync`] (tests of what a failed flush does).
+    fail_sync: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// SQLite's write-ahead log as the held connection resolved it: the path SQLite itself
+/// uses (`PRAGMA database_list`, symlinks and URL decoding included) plus `-wal`, and the
+/// file, opened once at the first flush.
+#[derive(Debug, Default)]
+struct Wal {
+    path: Option<PathBuf>,
+    file: Option<Arc<std::fs::File>>,
 }
 
 /// The connection one long-running writer keeps between its transactions, outside the
@@ -253,7 +264,8 @@ impl Store {
                     backend: Backend::Postgres,
                     writer: None,
                     held: Held::default(),
-                    wal: None,
+                    wal: Arc::default(),
+                    fail_sync: Arc::default(),
                 })
             }
         }
@@ -276,8 +288,16 @@ impl Store {
                 Box::pin(async move {
                     // WAL lets readers work while one writer commits; FULL sync makes a
                     // commit durable before the API answers.
+                    // The intake's flush of the log (`sync_wal`) relies on WAL mode.
+                    let mode: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if !mode.eq_ignore_ascii_case("wal") {
+                        return Err(sqlx::Error::Configuration(
+                            format!("SQLite kept journal_mode {mode} instead of WAL").into(),
+                        ));
+                    }
                     for pragma in [
-                        "PRAGMA journal_mode = WAL",
                         "PRAGMA synchronous = FULL",
                         "PRAGMA foreign_keys = ON",
                         "PRAGMA busy_timeout = 10000",
@@ -294,11 +314,8 @@ impl Store {
             backend: Backend::Sqlite,
             writer: Some(Arc::new(Mutex::new(()))),
             held: Held::default(),
-            wal: Some({
-                let mut wal = path.as_os_str().to_owned();
-                wal.push("-wal");
-                PathBuf::from(wal)
-            }),
+            wal: Arc::default(),
+            fail_sync: Arc::default(),
         })
     }
 
@@ -357,6 +374,10 @@ impl Store {
             let mut c = self.pool.acquire().await?.detach();
             if self.backend == Backend::Sqlite {
                 c.execute("PRAGMA synchronous = NORMAL").await?;
+                let path = wal_path(&mut c).await?;
+                if let Ok(mut wal) = self.wal.lock() {
+                    *wal = Wal { path, file: None };
+                }
             }
             *slot = Some(c);
         }
@@ -396,22 +417,61 @@ impl Store {
     /// flushes SQLite's write-ahead log to disk (`fdatasync`, on the blocking pool).
     /// Nothing to do on PostgreSQL.
     pub async fn sync_wal(&self) -> Result<(), StoreError> {
-        let Some(wal) = self.wal.clone() else {
+        if self
+            .fail_sync
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StoreError::Config(
+                "cannot flush the database's write-ahead log to disk: injected failure".into(),
+            ));
+        }
+        if self.backend != Backend::Sqlite {
             return Ok(());
-        };
-        let synced = tokio::task::spawn_blocking(move || {
-            std::fs::File::open(&wal).and_then(|f| f.sync_data())
-        })
-        .await;
-        match synced {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Config(format!(
+        }
+        let flush = |e: std::io::Error| {
+            StoreError::Config(format!(
                 "cannot flush the database's write-ahead log to disk: {e}"
-            ))),
+            ))
+        };
+        let file = {
+            let Ok(mut wal) = self.wal.lock() else {
+                return Err(StoreError::Config(
+                    "the write-ahead log state is poisoned".into(),
+                ));
+            };
+            match (&wal.file, &wal.path) {
+                (Some(f), _) => f.clone(),
+                // Nothing was committed through the held connection yet.
+                (None, None) => return Ok(()),
+                (None, Some(path)) => {
+                    let f = Arc::new(std::fs::File::open(path).map_err(flush)?);
+                    // The log's directory entry too, once: SQLite would flush it at the
+                    // log's first sync, which the held connection never makes itself.
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::File::open(dir)
+                            .and_then(|d| d.sync_all())
+                            .map_err(flush)?;
+                    }
+                    wal.file = Some(f.clone());
+                    f
+                }
+            }
+        };
+        match tokio::task::spawn_blocking(move || file.sync_data()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(flush(e)),
             Err(e) => Err(StoreError::Config(format!(
                 "the write-ahead log flush did not finish: {e}"
             ))),
         }
+    }
+
+    /// Makes the next [`Store::sync_wal`] fail as a disk error would, on either backend.
+    /// For tests of the intake's reaction; nothing in Triad calls it.
+    #[doc(hidden)]
+    pub fn fail_next_wal_sync(&self) {
+        self.fail_sync
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Closes every connection, waiting for those in use to be returned (the held one
@@ -422,6 +482,28 @@ impl Store {
         }
         self.pool.close().await;
     }
+}
+
+/// The write-ahead log of the database `conn` has open, from the path SQLite resolved
+/// (`None` for an in-memory database, which has no log).
+async fn wal_path(conn: &mut Conn) -> Result<Option<PathBuf>, StoreError> {
+    use sqlx::Row;
+    let rows = sqlx::query("PRAGMA database_list")
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in rows {
+        let name: String = row.try_get("name")?;
+        let file: String = row.try_get("file")?;
+        if name == "main" {
+            if file.is_empty() {
+                return Ok(None);
+            }
+            return Ok(Some(PathBuf::from(format!("{file}-wal"))));
+        }
+    }
+    Err(StoreError::Config(
+        "SQLite did not list its main database".into(),
+    ))
 }
 
 /// Reads an integer flag column (0/1) as a bool.

@@ -620,3 +620,34 @@ both_backends!(
         store.close().await;
     }
 );
+
+// SQLite resolves a database reached through a symbolic link to its target, and keeps
+// the write-ahead log beside the target: the flush must find that log, not
+// `<link>-wal` (which does not exist).
+#[tokio::test]
+async fn the_log_flush_follows_a_symlinked_database_to_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("data").join("real.db");
+    let link = dir.path().join("link.db");
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::File::create(&target).unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let store = Store::connect(&triad_store::DatabaseUrl::Sqlite(link.clone()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let mut tx = store.begin_held().await.unwrap();
+    service::insert(tx.conn(), &a_service("linked"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    store.sync_wal().await.unwrap();
+    assert!(dir.path().join("data").join("real.db-wal").exists());
+    assert!(!dir.path().join("link.db-wal").exists());
+    // An injected failure is reported once, as a disk error would be.
+    store.fail_next_wal_sync();
+    let err = store.sync_wal().await.unwrap_err();
+    assert!(err.to_string().contains("write-ahead log"), "{err}");
+    store.sync_wal().await.unwrap();
+    store.close().await;
+}

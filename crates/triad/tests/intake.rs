@@ -688,17 +688,19 @@ both_backends!(
         for k in &keys {
             post(pd_event(&key, "trigger", Some(k))).await;
         }
-        // 12 keys × 15 repeats (a key's repeats sent next to each other, so that batches
-        // hold several of one key), 8 keyless triggers and 8 new keys, all at once.
+        // 12 keys × 15 repeats, 8 keyless triggers and 8 new keys, all at once.
+        // Rounds over every key, each key twice in a row: runs of distinct keys that a
+        // repeat of the same key breaks.
         let mut storm: Vec<Value> = Vec::new();
-        for (i, k) in keys.iter().enumerate() {
-            for _ in 0..15 {
-                storm.push(pd_event(&key, "trigger", Some(k)));
+        for round in 0..8 {
+            for k in &keys {
+                let times = if round < 7 { 2 } else { 1 };
+                for _ in 0..times {
+                    storm.push(pd_event(&key, "trigger", Some(k)));
+                }
             }
-            if i < 8 {
-                storm.push(pd_event(&key, "trigger", None));
-                storm.push(pd_event(&key, "trigger", Some(&format!("new-{i}"))));
-            }
+            storm.push(pd_event(&key, "trigger", None));
+            storm.push(pd_event(&key, "trigger", Some(&format!("new-{round}"))));
         }
         let answers = futures::future::join_all(storm.into_iter().map(post)).await;
         // Batches formed, and none failed (a failed batch is retried one request at a
@@ -719,6 +721,12 @@ both_backends!(
                 .unwrap()
         };
         assert_eq!(metric("triad_intake_failed_batches_total"), 0, "{metrics}");
+        // Every trigger went through the set-wise path (12 opening ones, then the storm).
+        assert_eq!(
+            metric("triad_intake_set_wise_events_total"),
+            12 + answers.len() as u64,
+            "{metrics}"
+        );
         assert!(
             metric("triad_intake_commands_total") > metric("triad_intake_batches_total"),
             "{metrics}"
@@ -774,6 +782,39 @@ both_backends!(
                 "{title} {dedup}: each trigger once, in order"
             );
         }
+        t.stop().await;
+    }
+);
+
+// A failed flush to disk stops the intake for good: the batches it covered may never
+// reach the disk and later commits depend on them, so nothing more is confirmed. Every
+// event is answered 503 (senders retry) and /readyz fails until Triad restarts.
+both_backends!(
+    a_failed_flush_stops_the_intake_until_restart,
+    |db: TestDb| async move {
+        let t = TestApp::spawn(db).await;
+        let key = service_key(&t, "db", json!({})).await;
+        let event = pd_event(&key, "trigger", Some("db-1/disk"));
+        let (st, b, _) = send(&t, Method::POST, "/v2/enqueue", &[], &event).await;
+        assert_eq!(st, 202, "{b}");
+        t.app.store().fail_next_wal_sync();
+        for _ in 0..2 {
+            let (st, b, _) = send(&t, Method::POST, "/v2/enqueue", &[], &event).await;
+            assert_eq!(st, 503, "{b}");
+            assert!(
+                b.to_string().contains("restart Triad"),
+                "the answer says what happened: {b}"
+            );
+        }
+        let r = t
+            .http
+            .get(format!("{}/readyz", t.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 503);
+        let (st, _) = t.get("/api/v1/incidents", &t.admin_token).await;
+        assert_eq!(st, 200, "the rest of the API keeps working");
         t.stop().await;
     }
 );

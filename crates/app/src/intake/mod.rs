@@ -86,6 +86,17 @@ struct Counts {
     batches: AtomicU64,
     commands: AtomicU64,
     failed_batches: AtomicU64,
+    set_wise: AtomicU64,
+    /// Set for good when a flush to disk failed: see [`syncer`].
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+/// Why the intake refuses everything after a failed flush.
+const STOPPED: &str = "the intake stopped after a failed flush to disk; events committed \
+    since may not be on disk; restart Triad";
+
+fn stopped_error() -> AppError {
+    AppError::Unavailable(STOPPED.into())
 }
 
 /// A snapshot of the writer's totals since this process started.
@@ -97,6 +108,8 @@ pub struct IntakeCounts {
     pub commands: u64,
     /// Batches that failed as a whole and were retried one command at a time.
     pub failed_batches: u64,
+    /// Alert events applied through the set-wise path ([`apply::triggers`]).
+    pub set_wise_events: u64,
 }
 
 /// The running intake of one process.
@@ -197,8 +210,12 @@ impl App {
     }
 
     /// Applies a command for `key` through the group-commit writer; returns once it has
-    /// committed (or failed, having changed nothing).
+    /// committed and is on disk. An error means it was not stored, or (a failed flush,
+    /// 503) that it may not be on disk; either way the sender should retry.
     pub async fn submit(&self, key: &IntegrationKey, command: Command) -> AppResult<Outcome> {
+        if self.intake_stopped() {
+            return Err(stopped_error());
+        }
         let (reply, answer) = oneshot::channel();
         let job = Job {
             key: key.clone(),
@@ -206,9 +223,9 @@ impl App {
             reply,
         };
         self.intake().queue.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => AppError::Store(triad_store::StoreError::Config(
-                "the intake queue is full; retry shortly".into(),
-            )),
+            mpsc::error::TrySendError::Full(_) => AppError::Unavailable(
+                "the intake queue is full; nothing was stored, retry shortly".into(),
+            ),
             mpsc::error::TrySendError::Closed(_) => {
                 AppError::Internal("the intake writer stopped".into())
             }
@@ -216,6 +233,15 @@ impl App {
         answer
             .await
             .map_err(|_| AppError::Internal("the intake writer dropped a request".into()))?
+    }
+
+    /// Whether the intake has stopped after a failed flush to disk (see ADR 0006): it
+    /// then refuses every event with 503 and `/readyz` fails until Triad restarts.
+    pub fn intake_stopped(&self) -> bool {
+        self.inner
+            .intake
+            .get()
+            .is_some_and(|i| i.counts.stopped.load(Ordering::SeqCst))
     }
 
     /// The group-commit writer's totals (zero until the first intake request).
@@ -227,6 +253,7 @@ impl App {
                 batches: i.counts.batches.load(Ordering::Relaxed),
                 commands: i.counts.commands.load(Ordering::Relaxed),
                 failed_batches: i.counts.failed_batches.load(Ordering::Relaxed),
+                set_wise_events: i.counts.set_wise.load(Ordering::Relaxed),
             })
     }
 
@@ -257,8 +284,10 @@ type Reply = oneshot::Sender<AppResult<Outcome>>;
 /// job is retried alone so one bad event cannot fail its neighbours; a refusal is
 /// answered at once (nothing was stored).
 async fn writer(app: App, mut jobs: mpsc::Receiver<Job>, counts: std::sync::Arc<Counts>) {
-    let (to_sync, committed) = mpsc::unbounded_channel();
-    tokio::spawn(syncer(app.clone(), committed));
+    // Bounded, so that a stalled disk stops the writer and fills the queue (503) instead
+    // of piling up commits nobody has been answered for.
+    let (to_sync, committed) = mpsc::channel(SYNC_QUEUE);
+    tokio::spawn(syncer(app.clone(), committed, counts.clone()));
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -267,12 +296,18 @@ async fn writer(app: App, mut jobs: mpsc::Receiver<Job>, counts: std::sync::Arc<
                 Err(_) => break,
             }
         }
+        if counts.stopped.load(Ordering::SeqCst) {
+            for job in batch {
+                let _ = job.reply.send(Err(stopped_error()));
+            }
+            continue;
+        }
         counts.batches.fetch_add(1, Ordering::Relaxed);
         counts
             .commands
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let mut done: Vec<(Reply, Outcome)> = Vec::with_capacity(batch.len());
-        match run_batch(&app, &batch).await {
+        match run_batch(&app, &batch, &counts).await {
             Ok(outcomes) => done.extend(batch.into_iter().map(|j| j.reply).zip(outcomes)),
             Err(e) if batch.len() == 1 => {
                 if let Some(job) = batch.pop() {
@@ -284,7 +319,7 @@ async fn writer(app: App, mut jobs: mpsc::Receiver<Job>, counts: std::sync::Arc<
                 tracing::warn!(error = %e, commands = batch.len(),
                     "an intake batch failed; retrying its commands one at a time");
                 for job in batch {
-                    match run_batch(&app, std::slice::from_ref(&job)).await {
+                    match run_batch(&app, std::slice::from_ref(&job), &counts).await {
                         Ok(mut o) => done.push((job.reply, o.pop().unwrap_or_default())),
                         Err(e) => {
                             let _ = job.reply.send(Err(e));
@@ -293,38 +328,51 @@ async fn writer(app: App, mut jobs: mpsc::Receiver<Job>, counts: std::sync::Arc<
                 }
             }
         }
-        if !done.is_empty() && to_sync.send(done).is_err() {
+        if !done.is_empty() && to_sync.send(done).await.is_err() {
             tracing::error!("the intake's disk flusher stopped; the writer stops too");
             return;
         }
     }
 }
 
+/// Committed batches waiting for their flush before the writer waits too.
+const SYNC_QUEUE: usize = 64;
+
 /// Answers committed requests once their commits are on disk: takes every batch
 /// committed so far, flushes the write-ahead log once for all of them
-/// ([`triad_store::Store::sync_wal`]), then answers. A failed flush is answered 503 (the
-/// events may or may not have reached the disk; senders retry, and a repeated trigger
-/// only counts again).
-async fn syncer(app: App, mut committed: mpsc::UnboundedReceiver<Vec<(Reply, Outcome)>>) {
+/// ([`triad_store::Store::sync_wal`]), then answers.
+///
+/// A failed flush stops the intake for good. The batches it covered are committed and
+/// visible but may never reach the disk, and every later commit depends on them (after
+/// a power loss SQLite's recovery stops at the first missing frame), so no later flush
+/// can make anything safe to confirm. Everything is answered 503 from then on and
+/// `/readyz` fails until Triad is restarted (as PostgreSQL stops on a failed fsync).
+async fn syncer(
+    app: App,
+    mut committed: mpsc::Receiver<Vec<(Reply, Outcome)>>,
+    counts: std::sync::Arc<Counts>,
+) {
     while let Some(mut ready) = committed.recv().await {
         while let Ok(more) = committed.try_recv() {
             ready.extend(more);
         }
-        match app.store().sync_wal().await {
-            Ok(()) => {
-                for (reply, outcome) in ready {
-                    let _ = reply.send(Ok(outcome));
-                }
-            }
-            Err(e) => {
+        let flushed = if counts.stopped.load(Ordering::SeqCst) {
+            Err(stopped_error())
+        } else {
+            app.store().sync_wal().await.map_err(|e| {
+                counts.stopped.store(true, Ordering::SeqCst);
                 tracing::error!(error = %e, requests = ready.len(),
-                    "intake events committed but not flushed to disk; answering 503");
-                for (reply, _) in ready {
-                    let _ = reply.send(Err(AppError::Store(triad_store::StoreError::Config(
-                        e.to_string(),
-                    ))));
-                }
-            }
+                    "intake events were committed but could not be flushed to disk; \
+                     the intake stops (503) until Triad is restarted");
+                stopped_error()
+            })
+        };
+        for (reply, outcome) in ready {
+            let answer = match &flushed {
+                Ok(()) => Ok(outcome),
+                Err(_) => Err(stopped_error()),
+            };
+            let _ = reply.send(answer);
         }
     }
 }
@@ -332,7 +380,7 @@ async fn syncer(app: App, mut committed: mpsc::UnboundedReceiver<Vec<(Reply, Out
 /// Applies a batch in one transaction, in order. Consecutive trigger-only commands with
 /// distinct dedup keys (a storm of repeats) go through [`apply::triggers`] together;
 /// everything else one command at a time.
-async fn run_batch(app: &App, batch: &[Job]) -> AppResult<Vec<Outcome>> {
+async fn run_batch(app: &App, batch: &[Job], counts: &Counts) -> AppResult<Vec<Outcome>> {
     let now = app.now();
     let mut d = app.decide_held().await?;
     let mut out = Vec::with_capacity(batch.len());
@@ -344,6 +392,8 @@ async fn run_batch(app: &App, batch: &[Job]) -> AppResult<Vec<Outcome>> {
             rest = &rest[1..];
         } else {
             out.extend(apply::triggers(&mut d, &run, now).await?);
+            let events: usize = run.iter().map(|(_, events)| events.len()).sum();
+            counts.set_wise.fetch_add(events as u64, Ordering::Relaxed);
             rest = &rest[run.len()..];
         }
     }
