@@ -176,21 +176,6 @@ pub async fn retrigger_many(
 ) -> Result<Vec<(Alert, Option<String>)>, StoreError> {
     let mut out = Vec::with_capacity(triggers.len());
     for chunk in triggers.chunks(RETRIGGER_CHUNK) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = i * 7;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7
-                )
-            })
-            .collect();
         // SQLite's RETURNING may only name the updated table, so each row is matched
         // back by its keys; `v`'s columns are prefixed so that no name is ambiguous.
         let sql = format!(
@@ -204,7 +189,7 @@ pub async fn retrigger_many(
              RETURNING {COLUMNS},
                 (SELECT s.chat_webhook FROM incidents i JOIN services s ON s.id = i.service_id
                  WHERE i.id = alerts.incident_id) AS chat_webhook",
-            rows.join(", ")
+            crate::values_rows(chunk.len(), 7)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (key, dedup, r) in chunk {

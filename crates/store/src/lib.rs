@@ -506,6 +506,20 @@ async fn wal_path(conn: &mut Conn) -> Result<Option<PathBuf>, StoreError> {
     ))
 }
 
+/// The placeholders of a multi-row `VALUES` list: `rows` tuples of `columns` numbered
+/// parameters each, `($1, $2), ($3, $4), …`, bound row after row.
+pub(crate) fn values_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let marks: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Reads an integer flag column (0/1) as a bool.
 pub(crate) fn flag(v: i64) -> bool {
     v != 0
@@ -533,6 +547,8 @@ mod tests {
             DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db"))
         );
         assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+        assert_eq!(values_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_rows(0, 3), "");
         assert!("mysql://x".parse::<DatabaseUrl>().is_err());
         assert_eq!(
             "postgres://u@h/db"

@@ -71,27 +71,10 @@ pub async fn append_many(
         })
         .collect();
     for chunk in stored.chunks(APPEND_CHUNK) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = i * 9;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7,
-                    p + 8,
-                    p + 9
-                )
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO timeline_events (seq, id, incident_id, at, actor_id, actor_name, kind, body, data)
              VALUES {}",
-            rows.join(", ")
+            crate::values_rows(chunk.len(), 9)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for e in chunk {
