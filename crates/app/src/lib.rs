@@ -9,6 +9,7 @@ pub mod contact;
 pub mod delivery;
 pub mod engine;
 pub mod error;
+pub mod impact;
 pub mod incident;
 pub mod intake;
 pub mod integration;
@@ -21,6 +22,7 @@ pub mod role;
 pub mod schedule;
 pub mod secret;
 pub mod service;
+pub mod status;
 pub mod team;
 pub mod timeline;
 pub mod token;
@@ -71,6 +73,8 @@ struct Inner {
     work: watch::Sender<u64>,
     /// Alert intake's writer and caches, started by the first intake request.
     intake: std::sync::OnceLock<intake::Intake>,
+    /// Moves whenever this process changes what the public status page shows.
+    status_generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for App {
@@ -95,6 +99,7 @@ impl App {
                 committed,
                 work: watch::channel(0).0,
                 intake: std::sync::OnceLock::new(),
+                status_generation: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }

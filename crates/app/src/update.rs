@@ -8,13 +8,16 @@ use triad_domain::timeline::EventKind;
 use triad_domain::update::{Audience, MAX_MESSAGE, StatusUpdate};
 use triad_domain::user::Permission;
 use triad_domain::validate::{self, Validation};
-use triad_store::{incident as incidents, new_id, role as roles, update as updates};
+use triad_store::{incident as incidents, new_id, role as roles, status, update as updates};
 
 #[derive(Debug, Clone, Default)]
 pub struct Publish {
     pub audience: String,
     pub state: String,
     pub message: String,
+    /// For a `public` update: the incident's name on the status page. Without one, the
+    /// first public update shows the incident's title, and later ones keep the name.
+    pub public_title: Option<String>,
 }
 
 impl App {
@@ -31,6 +34,15 @@ impl App {
         let audience = v.check("audience", Audience::parse(&input.audience));
         let state = v.check("state", PublicState::parse(&input.state));
         let message = v.check("message", validate::text(&input.message, MAX_MESSAGE));
+        let public_title = v
+            .check(
+                "public_title",
+                validate::optional_text(input.public_title.as_deref(), 200),
+            )
+            .flatten();
+        if public_title.is_some() && audience.is_some_and(|a| a != Audience::Public) {
+            v.push("public_title", "only a public update names the incident on the status page");
+        }
         v.finish()?;
         let (Some(audience), Some(state), Some(message)) = (audience, state, message) else {
             return Err(AppError::Internal(
@@ -67,6 +79,12 @@ impl App {
         };
         crate::engine::hooks::after_update(&mut d, &mut incident, &mut update, now).await?;
         updates::insert(d.conn(), &update).await?;
+        if audience == Audience::Public {
+            let name = public_title.as_deref().unwrap_or(&incident.title);
+            status::publish_incident(d.conn(), &incident.id, name, public_title.is_some(), state, now)
+                .await?;
+            status::touch_page(d.conn(), now).await?;
+        }
         if incident.public_state != state {
             incident.public_state = state;
             incident.updated_at = now;
@@ -86,6 +104,9 @@ impl App {
         d.append(self.event(actor, &incident.id, EventKind::UpdatePublished, body, data))
             .await?;
         d.commit().await?;
+        if audience == Audience::Public {
+            self.status_changed();
+        }
         Ok(update)
     }
 

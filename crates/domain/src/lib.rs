@@ -12,6 +12,7 @@ pub mod policy;
 pub mod role;
 pub mod schedule;
 pub mod severity;
+pub mod status;
 pub mod timeline;
 pub mod update;
 pub mod user;

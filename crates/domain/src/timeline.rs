@@ -37,10 +37,12 @@ pub enum EventKind {
     Change,
     /// A support report was absorbed by the incident.
     ReportReceived,
+    /// The incident's impact on business services was assessed or changed.
+    ImpactChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 25] = [
+    pub const ALL: [EventKind; 26] = [
         EventKind::IncidentDeclared,
         EventKind::IncidentChanged,
         EventKind::Acknowledged,
@@ -66,6 +68,7 @@ impl EventKind {
         EventKind::Alert,
         EventKind::Change,
         EventKind::ReportReceived,
+        EventKind::ImpactChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +98,7 @@ impl EventKind {
             EventKind::Alert => "alert",
             EventKind::Change => "change",
             EventKind::ReportReceived => "report_received",
+            EventKind::ImpactChanged => "impact_changed",
         }
     }
 

@@ -421,6 +421,10 @@ pub struct UpdateRequest {
     /// `investigating`, `identified`, `monitoring` or `resolved`.
     pub state: String,
     pub message: String,
+    /// Public updates only: the incident's name on the status page (the first public
+    /// update without one shows the incident's title).
+    #[serde(default)]
+    pub public_title: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

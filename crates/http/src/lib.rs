@@ -6,14 +6,19 @@ pub mod dto;
 pub mod dto_engine;
 pub mod dto_intake;
 pub mod dto_schedule;
+pub mod dto_status;
 pub mod error;
 pub mod extract;
 pub mod intake;
 pub mod openapi;
 pub mod ops;
+pub mod status_html;
+pub mod status_page;
 pub mod stream;
 
-use api::{admin, contacts, incidents, intake_admin, policies, reports, schedules};
+use api::{
+    admin, contacts, incidents, intake_admin, policies, reports, schedules, status_admin,
+};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -35,6 +40,8 @@ pub struct AppState {
     pub metrics: Arc<ops::Metrics>,
     /// Cancelled on shutdown, so that open live streams end and the server can stop.
     pub shutdown: CancellationToken,
+    /// The rendered public status page.
+    pub status_cache: Arc<status_page::StatusCache>,
 }
 
 impl AppState {
@@ -43,6 +50,7 @@ impl AppState {
             app,
             metrics: Arc::new(ops::Metrics::default()),
             shutdown,
+            status_cache: Arc::default(),
         }
     }
 }
@@ -190,7 +198,61 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/reports", post(reports::file))
         .route("/incidents/{id}/reports", get(reports::for_incident))
+        .route(
+            "/incidents/{id}/impact",
+            get(status_admin::get_impact).put(status_admin::put_impact),
+        )
+        .route(
+            "/impact-matrix",
+            get(status_admin::get_matrix).put(status_admin::put_matrix),
+        )
+        .route(
+            "/status-page",
+            get(status_admin::get_page).put(status_admin::put_page),
+        )
+        .route(
+            "/status-page/components",
+            get(status_admin::list_components).post(status_admin::create_component),
+        )
+        .route(
+            "/status-page/components/{id}",
+            put(status_admin::replace_component).delete(status_admin::delete_component),
+        )
+        .route(
+            "/status-page/maintenances",
+            get(status_admin::list_maintenances).post(status_admin::create_maintenance),
+        )
+        .route(
+            "/status-page/maintenances/{id}",
+            axum::routing::delete(status_admin::cancel_maintenance),
+        )
         .route("/openapi.json", get(openapi_json));
+    // The public status page: no login; the JSON API is Statuspage's, CORS-open.
+    let status_routes = Router::new()
+        .route("/status", get(status_page::html))
+        .route("/status/", get(status_page::html))
+        .route("/status/history.atom", get(status_page::atom))
+        .route("/status/incidents/{id}", get(status_page::incident_html))
+        .route("/status/api/v2/summary.json", doc(status_page::summary))
+        .route("/status/api/v2/status.json", doc(status_page::status))
+        .route("/status/api/v2/components.json", doc(status_page::components))
+        .route("/status/api/v2/incidents.json", doc(status_page::incidents))
+        .route(
+            "/status/api/v2/incidents/unresolved.json",
+            doc(status_page::unresolved),
+        )
+        .route(
+            "/status/api/v2/scheduled-maintenances.json",
+            doc(status_page::maintenances),
+        )
+        .route(
+            "/status/api/v2/scheduled-maintenances/upcoming.json",
+            doc(status_page::upcoming),
+        )
+        .route(
+            "/status/api/v2/scheduled-maintenances/active.json",
+            doc(status_page::active),
+        );
     // Drop-in intake: the vendors' own paths and shapes, authenticated by integration key.
     let intake_routes = Router::new()
         .route("/v2/enqueue", post(intake::pd_enqueue))
@@ -211,6 +273,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(intake_routes)
+        .merge(status_routes)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -221,6 +284,15 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(state)
+}
+
+/// A Statuspage JSON document's route: `GET`, and `OPTIONS` for CORS preflights.
+fn doc<H, T>(handler: H) -> axum::routing::MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    get(handler).options(status_page::preflight)
 }
 
 async fn openapi_json() -> Response {

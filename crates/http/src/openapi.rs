@@ -1,9 +1,12 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::api::{admin, contacts, incidents, intake_admin, policies, reports, schedules};
+use crate::api::{
+    admin, contacts, incidents, intake_admin, policies, reports, schedules, status_admin,
+};
 use crate::dto_engine::*;
 use crate::dto_intake::*;
 use crate::dto_schedule::*;
+use crate::dto_status::*;
 use crate::error::{ErrorBody, ErrorDetail, FieldErrorDto};
 use crate::{dto::*, stream};
 use utoipa::Modify;
@@ -38,6 +41,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         intake_admin::list_business, intake_admin::create_business, intake_admin::get_business,
         intake_admin::change_business, intake_admin::delete_business,
         reports::file, reports::for_incident,
+        status_admin::get_impact, status_admin::put_impact, status_admin::get_matrix, status_admin::put_matrix,
+        status_admin::get_page, status_admin::put_page, status_admin::list_components,
+        status_admin::create_component, status_admin::replace_component, status_admin::delete_component,
+        status_admin::list_maintenances, status_admin::create_maintenance, status_admin::cancel_maintenance,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorDto, IncidentDto, IncidentPage, RoleDto,
         TimelineEventDto, UpdateDto, UserDto, TeamDto, ServiceDto, TokenDto, LoginResponse,
@@ -47,7 +54,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         OverrideRequest, OverrideDto, PersonDto, SegmentDto, FinalScheduleDto, GapsDto, OnCallDto,
         RoleOnCallDto, OnCallReportDto, RoleSchedulesRequest, RoleSchedulesDto, CalendarFeedDto,
         IntegrationKeyRequest, IntegrationKeyDto, StakeholderGroupDto, BusinessServiceRequest,
-        BusinessServiceDto, ReportRequest, FiledReportDto, ReportDto)),
+        BusinessServiceDto, ReportRequest, FiledReportDto, ReportDto,
+        ImpactItemRequest, ImpactRequest, ImpactItemDto, ImpactDto, MatrixCellDto, MatrixDto,
+        PageRequest, PageDto, ComponentRequest, ComponentDto, MaintenanceRequest, MaintenanceDto)),
     modifiers(&Bearer),
     security(("bearer" = [])),
 )]

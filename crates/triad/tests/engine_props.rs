@@ -203,6 +203,7 @@ impl World {
                             audience: audience.into(),
                             state: "identified".into(),
                             message: "m".into(),
+                            public_title: None,
                         },
                     )
                     .await

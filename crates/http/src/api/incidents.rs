@@ -261,6 +261,7 @@ pub async fn publish_update(
         audience: r.audience,
         state: r.state,
         message: r.message,
+        public_title: r.public_title,
     };
     let update = s.app.publish_update(&actor, &id, input).await?;
     Ok((StatusCode::CREATED, Json((&update).into())))

@@ -7,3 +7,4 @@ pub mod intake_admin;
 pub mod policies;
 pub mod reports;
 pub mod schedules;
+pub mod status_admin;
