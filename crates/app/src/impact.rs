@@ -161,13 +161,19 @@ impl App {
         let mut parsed = Vec::new();
         for (n, c) in cells.iter().enumerate() {
             let impact = v.check(&format!("cells[{n}].impact"), Impact::parse(&c.impact));
-            let severity = v.check(&format!("cells[{n}].severity"), Severity::parse(&c.severity));
+            let severity = v.check(
+                &format!("cells[{n}].severity"),
+                Severity::parse(&c.severity),
+            );
             if !TIERS.contains(&c.tier) {
                 v.push(&format!("cells[{n}].tier"), "must be 1 to 4");
             }
             if let (Some(i), Some(s)) = (impact, severity) {
                 if parsed.iter().any(|(pi, pt, _)| *pi == i && *pt == c.tier) {
-                    v.push(&format!("cells[{n}]"), "this impact and tier are given twice");
+                    v.push(
+                        &format!("cells[{n}]"),
+                        "this impact and tier are given twice",
+                    );
                 }
                 parsed.push((i, c.tier, s));
             }

@@ -157,7 +157,10 @@ impl App {
         if let Some(zone) = &input.time_zone {
             match jiff::tz::TimeZone::get(zone.trim()) {
                 Ok(_) => page.time_zone = zone.trim().to_string(),
-                Err(_) => v.push("time_zone", "must be an IANA time zone, such as Etc/UTC or Europe/Berlin"),
+                Err(_) => v.push(
+                    "time_zone",
+                    "must be an IANA time zone, such as Etc/UTC or Europe/Berlin",
+                ),
             }
         }
         v.finish()?;
@@ -396,7 +399,10 @@ async fn apply_component(
     c.business_service_id = None;
     let links = (input.service.as_deref(), input.business_service.as_deref());
     if c.is_group && (links.0.is_some() || links.1.is_some()) {
-        v.push("group", "a group takes its status from its members; link the members instead");
+        v.push(
+            "group",
+            "a group takes its status from its members; link the members instead",
+        );
     } else if links.0.is_some() && links.1.is_some() {
         v.push(
             "business_service",
@@ -570,7 +576,11 @@ pub fn build(
                 ));
             }
         }
-        let listed: Vec<usize> = m.components.iter().filter_map(|id| index.get(id).copied()).collect();
+        let listed: Vec<usize> = m
+            .components
+            .iter()
+            .filter_map(|id| index.get(id).copied())
+            .collect();
         maintenance_views.push(MaintenanceView {
             maintenance: m,
             status,

@@ -41,7 +41,10 @@ impl App {
             )
             .flatten();
         if public_title.is_some() && audience.is_some_and(|a| a != Audience::Public) {
-            v.push("public_title", "only a public update names the incident on the status page");
+            v.push(
+                "public_title",
+                "only a public update names the incident on the status page",
+            );
         }
         v.finish()?;
         let (Some(audience), Some(state), Some(message)) = (audience, state, message) else {
@@ -81,8 +84,15 @@ impl App {
         updates::insert(d.conn(), &update).await?;
         if audience == Audience::Public {
             let name = public_title.as_deref().unwrap_or(&incident.title);
-            status::publish_incident(d.conn(), &incident.id, name, public_title.is_some(), state, now)
-                .await?;
+            status::publish_incident(
+                d.conn(),
+                &incident.id,
+                name,
+                public_title.is_some(),
+                state,
+                now,
+            )
+            .await?;
             status::touch_page(d.conn(), now).await?;
         }
         if incident.public_state != state {

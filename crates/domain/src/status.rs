@@ -338,7 +338,12 @@ mod tests {
     #[test]
     fn impacts_parse_and_order() {
         assert_eq!(Impact::parse("partial_outage"), Ok(Impact::PartialOutage));
-        assert!(Impact::parse("down").unwrap_err().0.contains("major_outage"));
+        assert!(
+            Impact::parse("down")
+                .unwrap_err()
+                .0
+                .contains("major_outage")
+        );
         assert!(Impact::MajorOutage > Impact::PartialOutage);
         assert!(ComponentStatus::UnderMaintenance > ComponentStatus::Operational);
         assert!(ComponentStatus::DegradedPerformance > ComponentStatus::UnderMaintenance);
@@ -384,12 +389,18 @@ mod tests {
 
     #[test]
     fn maintenance_state_follows_its_window() {
-        assert_eq!(MaintenanceStatus::at(10, 20, 9), MaintenanceStatus::Scheduled);
+        assert_eq!(
+            MaintenanceStatus::at(10, 20, 9),
+            MaintenanceStatus::Scheduled
+        );
         assert_eq!(
             MaintenanceStatus::at(10, 20, 10),
             MaintenanceStatus::InProgress
         );
-        assert_eq!(MaintenanceStatus::at(10, 20, 20), MaintenanceStatus::Completed);
+        assert_eq!(
+            MaintenanceStatus::at(10, 20, 20),
+            MaintenanceStatus::Completed
+        );
     }
 
     #[test]
@@ -433,7 +444,9 @@ mod tests {
         assert_eq!(bar[0].outage_ms, 3_600_000);
         assert_eq!(bar[1].outage_ms, 3_600_000);
         let pct = uptime_percent(&bar, 2 * day);
-        assert!((pct - (100.0 * (2.0 * day as f64 - 7_200_000.0) / (2.0 * day as f64))).abs() < 1e-9);
+        assert!(
+            (pct - (100.0 * (2.0 * day as f64 - 7_200_000.0) / (2.0 * day as f64))).abs() < 1e-9
+        );
         assert_eq!(uptime(&days, &[])[1].worst, Operational);
     }
 }

@@ -16,9 +16,7 @@ pub mod status_html;
 pub mod status_page;
 pub mod stream;
 
-use api::{
-    admin, contacts, incidents, intake_admin, policies, reports, schedules, status_admin,
-};
+use api::{admin, contacts, incidents, intake_admin, policies, reports, schedules, status_admin};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -235,7 +233,10 @@ pub fn router(state: AppState) -> Router {
         .route("/status/incidents/{id}", get(status_page::incident_html))
         .route("/status/api/v2/summary.json", doc(status_page::summary))
         .route("/status/api/v2/status.json", doc(status_page::status))
-        .route("/status/api/v2/components.json", doc(status_page::components))
+        .route(
+            "/status/api/v2/components.json",
+            doc(status_page::components),
+        )
         .route("/status/api/v2/incidents.json", doc(status_page::incidents))
         .route(
             "/status/api/v2/incidents/unresolved.json",

@@ -34,7 +34,10 @@ fn zone(s: &Snapshot) -> jiff::tz::TimeZone {
 /// A time for people: `2026-01-01 09:00 CET`.
 fn human(zone: &jiff::tz::TimeZone, ms: Millis) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) => t.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string(),
+        Ok(t) => t
+            .to_zoned(zone.clone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
         Err(_) => ms.to_string(),
     }
 }
@@ -107,14 +110,22 @@ fn bar(out: &mut String, s: &Snapshot, v: &ComponentView, members: &[&ComponentV
     let bars = uptime(&days, &spans);
     out.push_str("<div class=\"bar\">");
     for d in &bars {
-        let class = if d.start < start { "nodata" } else { d.worst.as_str() };
+        let class = if d.start < start {
+            "nodata"
+        } else {
+            d.worst.as_str()
+        };
         let minutes = d.outage_ms / 60_000;
         let _ = write!(
             out,
             "<i class=\"{class}\" title=\"{}: {}{}\"></i>",
             human(&z, d.start).split(' ').next().unwrap_or_default(),
             d.worst.label(),
-            if minutes > 0 { format!(", {minutes} min down") } else { String::new() }
+            if minutes > 0 {
+                format!(", {minutes} min down")
+            } else {
+                String::new()
+            }
         );
     }
     let from = days[0].max(start);
@@ -173,7 +184,11 @@ pub fn page(s: &Snapshot) -> String {
         s.status.indicator,
         s.status.description
     );
-    let open: Vec<&IncidentView> = s.incidents.iter().filter(|i| i.resolved_at.is_none()).collect();
+    let open: Vec<&IncidentView> = s
+        .incidents
+        .iter()
+        .filter(|i| i.resolved_at.is_none())
+        .collect();
     if !open.is_empty() {
         out.push_str("<h2>Current incidents</h2>");
         for iv in open {
@@ -200,14 +215,26 @@ pub fn page(s: &Snapshot) -> String {
                 esc(&mm.name),
                 human(&z, mm.scheduled_for),
                 human(&z, mm.scheduled_until),
-                if m.status == MaintenanceStatus::InProgress { " · in progress" } else { "" },
-                if names.is_empty() { String::new() } else { format!(" · {}", names.join(", ")) },
+                if m.status == MaintenanceStatus::InProgress {
+                    " · in progress"
+                } else {
+                    ""
+                },
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", names.join(", "))
+                },
                 esc(&mm.body)
             );
         }
     }
     out.push_str("<h2>Components</h2>");
-    for v in s.components.iter().filter(|v| v.component.group_id.is_none()) {
+    for v in s
+        .components
+        .iter()
+        .filter(|v| v.component.group_id.is_none())
+    {
         let members: Vec<&ComponentView> = s
             .components
             .iter()
@@ -243,7 +270,11 @@ pub fn page(s: &Snapshot) -> String {
         }
         out.push_str("</div>");
     }
-    let past: Vec<&IncidentView> = s.incidents.iter().filter(|i| i.resolved_at.is_some()).collect();
+    let past: Vec<&IncidentView> = s
+        .incidents
+        .iter()
+        .filter(|i| i.resolved_at.is_some())
+        .collect();
     out.push_str("<h2>Past incidents</h2>");
     if past.is_empty() {
         out.push_str("<p class=\"u\">No incidents reported.</p>");
@@ -264,13 +295,21 @@ pub fn page(s: &Snapshot) -> String {
 pub fn incident_page(s: &Snapshot, id: &str) -> Option<String> {
     let iv = s.incidents.iter().find(|i| i.incident.id == id)?;
     let mut out = String::with_capacity(4 * 1024);
-    head(&mut out, &format!("{} — {}", iv.incident.name, s.page.name), s);
+    head(
+        &mut out,
+        &format!("{} — {}", iv.incident.name, s.page.name),
+        s,
+    );
     let _ = write!(
         out,
         "<p><a href=\"{}\">{}</a></p><div class=\"banner {}\">{}</div>",
         esc(&s.page.url),
         esc(&s.page.name),
-        if iv.resolved_at.is_some() { "none" } else { iv.impact.as_str() },
+        if iv.resolved_at.is_some() {
+            "none"
+        } else {
+            iv.impact.as_str()
+        },
         esc(iv.incident.state.as_str())
     );
     incident_block(&mut out, s, iv, false);

@@ -163,15 +163,13 @@ impl<'a> View<'a> {
     }
 
     fn json<T: Serialize>(&self, doc: &T) -> ApiResult<Bytes> {
-        serde_json::to_vec(doc)
-            .map(Bytes::from)
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    format!("status page JSON: {e}"),
-                )
-            })
+        serde_json::to_vec(doc).map(Bytes::from).map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("status page JSON: {e}"),
+            )
+        })
     }
 
     fn t(&self, ms: Millis) -> String {
@@ -213,12 +211,16 @@ impl<'a> View<'a> {
             page_id: &self.s.page.page_id,
             group: c.is_group,
             only_show_if_degraded: c.only_show_if_degraded,
-            components: c.is_group.then(|| v.members.iter().map(String::as_str).collect()),
+            components: c
+                .is_group
+                .then(|| v.members.iter().map(String::as_str).collect()),
         }
     }
 
     fn components(&self) -> Vec<ComponentJson<'a>> {
-        (0..self.s.components.len()).map(|n| self.component(n)).collect()
+        (0..self.s.components.len())
+            .map(|n| self.component(n))
+            .collect()
     }
 
     fn incidents(&self, keep: impl Fn(&IncidentView) -> bool) -> Vec<IncidentJson<'a>> {
@@ -288,13 +290,28 @@ impl<'a> View<'a> {
                     });
                 };
                 if mv.status == MaintenanceStatus::Completed {
-                    say("completed", "completed", "The scheduled maintenance has been completed.", m.scheduled_until);
+                    say(
+                        "completed",
+                        "completed",
+                        "The scheduled maintenance has been completed.",
+                        m.scheduled_until,
+                    );
                 }
                 if mv.status != MaintenanceStatus::Scheduled {
-                    say("in-progress", "in_progress", "Scheduled maintenance is currently in progress.", m.scheduled_for);
+                    say(
+                        "in-progress",
+                        "in_progress",
+                        "Scheduled maintenance is currently in progress.",
+                        m.scheduled_for,
+                    );
                 }
                 // Entered after it began: shown as announced when it began.
-                say("scheduled", "scheduled", &m.body, m.created_at.min(m.scheduled_for));
+                say(
+                    "scheduled",
+                    "scheduled",
+                    &m.body,
+                    m.created_at.min(m.scheduled_for),
+                );
                 let updated_at = match mv.status {
                     MaintenanceStatus::Scheduled => m.updated_at,
                     MaintenanceStatus::InProgress => m.scheduled_for.max(m.updated_at),
@@ -447,7 +464,10 @@ fn with_type(body: Bytes, content_type: &'static str, cors: bool) -> Response {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if cors {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
     }
     r
 }
@@ -455,7 +475,11 @@ fn with_type(body: Bytes, content_type: &'static str, cors: bool) -> Response {
 /// Serves one of the JSON documents.
 pub async fn serve_doc(s: &AppState, doc: Doc) -> ApiResult<Response> {
     let r = s.status_cache.get(s).await?;
-    Ok(with_type(r.json[doc as usize].clone(), "application/json", true))
+    Ok(with_type(
+        r.json[doc as usize].clone(),
+        "application/json",
+        true,
+    ))
 }
 
 macro_rules! doc_handler {
@@ -489,9 +513,18 @@ fn cors_error(e: ApiError) -> Response {
 pub async fn preflight() -> Response {
     let mut r = StatusCode::NO_CONTENT.into_response();
     let h = r.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, OPTIONS"));
-    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
     r
 }
 
@@ -504,7 +537,11 @@ pub async fn html(State(s): State<AppState>) -> ApiResult<Response> {
 /// `GET /status/history.atom`: public incidents and their updates as an Atom feed.
 pub async fn atom(State(s): State<AppState>) -> ApiResult<Response> {
     let r = s.status_cache.get(&s).await?;
-    Ok(with_type(r.atom.clone(), "application/atom+xml; charset=utf-8", true))
+    Ok(with_type(
+        r.atom.clone(),
+        "application/atom+xml; charset=utf-8",
+        true,
+    ))
 }
 
 /// `GET /status/incidents/{id}`: one public incident's page.
@@ -514,7 +551,15 @@ pub async fn incident_html(
 ) -> ApiResult<Response> {
     let r = s.status_cache.get(&s).await?;
     let Some(page) = status_html::incident_page(&r.snapshot, &id) else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such public incident"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such public incident",
+        ));
     };
-    Ok(with_type(Bytes::from(page), "text/html; charset=utf-8", false))
+    Ok(with_type(
+        Bytes::from(page),
+        "text/html; charset=utf-8",
+        false,
+    ))
 }

@@ -46,7 +46,8 @@ pub async fn replace(
         .execute(&mut *conn)
         .await?;
     for r in rows {
-        let sql = format!("INSERT INTO incident_impacts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+        let sql =
+            format!("INSERT INTO incident_impacts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(incident_id)
             .bind(&r.business_service_id)
@@ -107,15 +108,17 @@ pub async fn worst_of(
 /// The administrator's matrix cells (those that differ from the built-in defaults are
 /// what give the matrix its shape; every stored cell is returned).
 pub async fn matrix(conn: &mut Conn) -> Result<Vec<(Impact, i64, Severity)>, StoreError> {
-    let rows = sqlx::query("SELECT impact, tier, severity FROM impact_matrix ORDER BY impact, tier")
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT impact, tier, severity FROM impact_matrix ORDER BY impact, tier")
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter()
         .map(|r| {
             let impact: String = r.try_get(0)?;
             let severity: String = r.try_get(2)?;
             Ok((
-                Impact::parse(&impact).map_err(|e| StoreError::corrupt("impact_matrix.impact", e))?,
+                Impact::parse(&impact)
+                    .map_err(|e| StoreError::corrupt("impact_matrix.impact", e))?,
                 r.try_get(1)?,
                 Severity::parse(&severity)
                     .map_err(|e| StoreError::corrupt("impact_matrix.severity", e))?,
@@ -129,7 +132,9 @@ pub async fn set_matrix(
     conn: &mut Conn,
     cells: &[(Impact, i64, Severity)],
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM impact_matrix").execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM impact_matrix")
+        .execute(&mut *conn)
+        .await?;
     for (impact, tier, severity) in cells {
         sqlx::query("INSERT INTO impact_matrix (impact, tier, severity) VALUES ($1, $2, $3)")
             .bind(impact.as_str())

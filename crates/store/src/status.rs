@@ -236,11 +236,13 @@ pub async fn insert_maintenance(conn: &mut Conn, m: &Maintenance) -> Result<(), 
     .execute(&mut *conn)
     .await?;
     for c in &m.components {
-        sqlx::query("INSERT INTO maintenance_components (maintenance_id, component_id) VALUES ($1, $2)")
-            .bind(&m.id)
-            .bind(c)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO maintenance_components (maintenance_id, component_id) VALUES ($1, $2)",
+        )
+        .bind(&m.id)
+        .bind(c)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }

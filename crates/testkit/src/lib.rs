@@ -5,6 +5,7 @@
 
 pub mod alertmanager;
 mod db;
+pub mod node;
 pub mod python;
 mod recorder;
 mod sink;
@@ -12,6 +13,7 @@ mod smtp;
 
 pub use alertmanager::Alertmanager;
 pub use db::{TestDb, postgres_url};
+pub use node::run_node;
 pub use python::{run_python, run_python_ok};
 pub use recorder::{Recorder, Sent};
 pub use sink::{Answer, Hit, Sink, reply};

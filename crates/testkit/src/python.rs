@@ -18,15 +18,20 @@ pub const PYTHON_TIMEOUT: Duration = Duration::from_secs(60);
 /// its stderr ends with a line saying so.
 pub fn run_python(module: &str, script: &str, args: &[&str]) -> Output {
     let python = python_with(module);
-    let mut child = Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
+    let mut cmd = Command::new(&python);
+    cmd.arg("-c").arg(script).args(args);
+    run_bounded(cmd, &python.display().to_string())
+}
+
+/// Runs `cmd` with no stdin, collecting stdout and stderr; kills it by pid after
+/// [`PYTHON_TIMEOUT`] (its stderr then ends with a line saying so). Blocking.
+pub fn run_bounded(mut cmd: Command, what: &str) -> Output {
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
     // Drained on their own threads so a chatty child never blocks on a full pipe.
     let drain = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {

@@ -39,7 +39,10 @@ pub async fn put_impact(
 
 #[utoipa::path(get, path = "/api/v1/impact-matrix", tag = "impact",
     responses((status = 200, body = MatrixDto)))]
-pub async fn get_matrix(State(s): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<MatrixDto>> {
+pub async fn get_matrix(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Json<MatrixDto>> {
     let m = s.app.impact_matrix(&actor).await?;
     Ok(Json((&m).into()))
 }
@@ -128,7 +131,9 @@ pub async fn list_maintenances(
 ) -> ApiResult<Json<Vec<MaintenanceDto>>> {
     let list = s.app.maintenances(&actor).await?;
     let now = s.app.now();
-    Ok(Json(list.iter().map(|m| MaintenanceDto::new(m, now)).collect()))
+    Ok(Json(
+        list.iter().map(|m| MaintenanceDto::new(m, now)).collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/status-page/maintenances", tag = "status page", request_body = MaintenanceRequest,

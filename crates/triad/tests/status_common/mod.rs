@@ -120,8 +120,17 @@ pub async fn setup(t: &TestApp) -> Page {
     let _ = checkout_biz;
 
     // A resolved public incident on the worker, from earlier.
-    let (done, done_path) = t.declare(&t.admin_token, "kafka lag on worker-3", "SEV3").await;
-    publish(t, &done_path, "investigating", "Jobs are delayed.", Some("Delayed jobs")).await;
+    let (done, done_path) = t
+        .declare(&t.admin_token, "kafka lag on worker-3", "SEV3")
+        .await;
+    publish(
+        t,
+        &done_path,
+        "investigating",
+        "Jobs are delayed.",
+        Some("Delayed jobs"),
+    )
+    .await;
     t.clock.advance_secs(600);
     publish(t, &done_path, "monitoring", "A fix is in place.", None).await;
     t.clock.advance_secs(600);
@@ -156,7 +165,14 @@ pub async fn setup(t: &TestApp) -> Page {
         )
         .await;
     assert_eq!(s, 201);
-    publish(t, &path, "investigating", "Some payments fail.", Some("Payment failures")).await;
+    publish(
+        t,
+        &path,
+        "investigating",
+        "Some payments fail.",
+        Some("Payment failures"),
+    )
+    .await;
     t.clock.advance_secs(300);
     publish(t, &path, "identified", "We found the cause.", None).await;
 
