@@ -58,6 +58,9 @@ pub struct ListQuery {
     pub severity: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// `number` (newest first, the default) or `impact` (most severe business impact
+    /// first, unassessed last, then newest).
+    pub sort: Option<String>,
 }
 
 /// One page of a listing; `next_cursor` fetches the following page.
@@ -182,9 +185,20 @@ impl App {
         if limit == 0 || limit > MAX_PAGE {
             v.push("limit", format!("must be between 1 and {MAX_PAGE}"));
         }
-        let before_number = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-            Some(c) => v.check("cursor", decode_cursor(c)),
-            None => None,
+        let by_impact = match q.sort.as_deref().map(str::trim) {
+            None | Some("") | Some("number") => false,
+            Some("impact") => true,
+            Some(_) => {
+                v.push("sort", "must be one of: number, impact");
+                false
+            }
+        };
+        let (before_rank, before_number) = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => match v.check("cursor", decode_cursor(c, by_impact)) {
+                Some((r, n)) => (r, Some(n)),
+                None => (None, None),
+            },
+            None => (None, None),
         };
         v.finish()?;
         let mut conn = self.store().read().await?;
@@ -195,12 +209,23 @@ impl App {
                 severities,
                 before_number,
                 limit: limit + 1,
+                by_impact,
+                before_rank,
             },
         )
         .await?;
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
-            items.last().map(|i| encode_cursor(i.number))
+            match items.last() {
+                Some(last) if by_impact => {
+                    let ids = [last.id.clone()];
+                    let worst = triad_store::impact::worst_of(&mut conn, &ids).await?;
+                    let rank = incidents::impact_rank(worst.get(&last.id).copied());
+                    Some(format!("i{rank}.{}", last.number))
+                }
+                Some(last) => Some(encode_cursor(last.number)),
+                None => None,
+            }
         } else {
             None
         };
@@ -410,12 +435,31 @@ fn encode_cursor(number: i64) -> String {
     format!("n{number}")
 }
 
-fn decode_cursor(cursor: &str) -> Result<i64, validate::FieldReason> {
-    cursor
-        .strip_prefix('n')
-        .and_then(|n| n.parse::<i64>().ok())
-        .filter(|n| *n > 0)
-        .ok_or_else(|| validate::FieldReason("is not a cursor this server issued".into()))
+/// `n42` (by number) or `i3.42` (by impact: rank 3, then number 42); the cursor must
+/// match the listing's sort.
+fn decode_cursor(
+    cursor: &str,
+    by_impact: bool,
+) -> Result<(Option<i64>, i64), validate::FieldReason> {
+    let bad = || validate::FieldReason("is not a cursor this server issued for this sort".into());
+    let number = |n: &str| n.parse::<i64>().ok().filter(|n| *n > 0);
+    if by_impact {
+        let (rank, n) = cursor
+            .strip_prefix('i')
+            .and_then(|c| c.split_once('.'))
+            .ok_or_else(bad)?;
+        let rank = rank.parse::<i64>().ok().filter(|r| (0..=4).contains(r));
+        match (rank, number(n)) {
+            (Some(r), Some(n)) => Ok((Some(r), n)),
+            _ => Err(bad()),
+        }
+    } else {
+        cursor
+            .strip_prefix('n')
+            .and_then(number)
+            .map(|n| (None, n))
+            .ok_or_else(bad)
+    }
 }
 
 #[cfg(test)]
@@ -424,9 +468,16 @@ mod tests {
 
     #[test]
     fn cursors_round_trip() {
-        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
+        assert_eq!(
+            decode_cursor(&encode_cursor(42), false).unwrap(),
+            (None, 42)
+        );
+        assert_eq!(decode_cursor("i3.42", true).unwrap(), (Some(3), 42));
+        assert!(decode_cursor("n42", true).is_err());
+        assert!(decode_cursor("i3.42", false).is_err());
+        assert!(decode_cursor("i9.42", true).is_err());
         for bad in ["", "42", "n", "n-1", "nx", "n0"] {
-            assert!(decode_cursor(bad).is_err(), "{bad}");
+            assert!(decode_cursor(bad, false).is_err(), "{bad}");
         }
     }
 }

@@ -145,6 +145,28 @@ pub struct Filter {
     /// Only incidents with a number below this (the cursor of the previous page).
     pub before_number: Option<i64>,
     pub limit: u32,
+    /// Most severe business impact first (see [`impact_rank`]), then newest; with
+    /// `before_number`, the cursor is `(before_rank, before_number)`.
+    pub by_impact: bool,
+    pub before_rank: Option<i64>,
+}
+
+/// An incident's worst business impact as a number: 4 major outage, 3 partial outage,
+/// 2 degraded, 1 none, 0 not assessed.
+pub const IMPACT_RANK: &str = "COALESCE((SELECT MAX(CASE x.impact WHEN 'major_outage' THEN 4 \
+    WHEN 'partial_outage' THEN 3 WHEN 'degraded' THEN 2 ELSE 1 END) FROM incident_impacts x \
+    WHERE x.incident_id = incidents.id), 0)";
+
+/// The rank [`IMPACT_RANK`] gives an incident whose worst impact is `impact`.
+pub fn impact_rank(impact: Option<triad_domain::status::Impact>) -> i64 {
+    use triad_domain::status::Impact;
+    match impact {
+        None => 0,
+        Some(Impact::None) => 1,
+        Some(Impact::Degraded) => 2,
+        Some(Impact::PartialOutage) => 3,
+        Some(Impact::MajorOutage) => 4,
+    }
 }
 
 pub async fn list(conn: &mut Conn, f: &Filter) -> Result<Vec<Incident>, StoreError> {
@@ -178,22 +200,40 @@ pub async fn list(conn: &mut Conn, f: &Filter) -> Result<Vec<Incident>, StoreErr
         clauses.push(format!("{column} IN ({})", marks.join(", ")));
         binds.extend(values);
     }
+    let ranked = f.by_impact && f.before_rank.is_some();
     if f.before_number.is_some() {
-        clauses.push(format!("number < ${next}"));
-        next += 1;
+        if ranked {
+            let (r, n) = (next, next + 1);
+            clauses.push(format!(
+                "(impact_rank < ${r} OR (impact_rank = ${r} AND number < ${n}))"
+            ));
+            next += 2;
+        } else {
+            clauses.push(format!("number < ${next}"));
+            next += 1;
+        }
     }
     let filter = if clauses.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let sql =
-        format!("SELECT {COLUMNS} FROM incidents {filter} ORDER BY number DESC LIMIT ${next}");
+    let sql = if f.by_impact {
+        format!(
+            "SELECT * FROM (SELECT {COLUMNS}, {IMPACT_RANK} AS impact_rank FROM incidents) ranked
+             {filter} ORDER BY impact_rank DESC, number DESC LIMIT ${next}"
+        )
+    } else {
+        format!("SELECT {COLUMNS} FROM incidents {filter} ORDER BY number DESC LIMIT ${next}")
+    };
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for b in binds {
         q = q.bind(b);
     }
     if let Some(n) = f.before_number {
+        if ranked {
+            q = q.bind(f.before_rank.unwrap_or_default());
+        }
         q = q.bind(n);
     }
     let rows = q.bind(i64::from(f.limit)).fetch_all(&mut *conn).await?;

@@ -27,6 +27,9 @@ pub struct ListParams {
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// `number` (newest first, default) or `impact` (most severe business impact first,
+    /// unassessed last, then newest).
+    pub sort: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = DeclareRequest,
@@ -77,6 +80,7 @@ pub async fn list(
         severity: p.severity,
         limit: p.limit,
         cursor: p.cursor,
+        sort: p.sort,
     };
     let page = s.app.incidents(&actor, q).await?;
     Ok(Json(IncidentPage {
