@@ -427,7 +427,8 @@ both_backends!(incidents_roles_timeline_updates, |db: TestDb| async move {
             limit: 10,
             statuses: vec![Status::Triggered, Status::Acknowledged],
             severities: vec![Severity::Sev1, Severity::Sev2],
-            before_number: Some(4)
+            before_number: Some(4),
+            ..Default::default()
         })
         .await,
         vec![3, 2]
