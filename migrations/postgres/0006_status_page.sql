@@ -43,14 +43,18 @@ CREATE TABLE status_components (
     position              BIGINT NOT NULL,
     is_group              BIGINT NOT NULL,
     group_id              TEXT REFERENCES status_components (id),
-    service_id            TEXT REFERENCES services (id),
-    business_service_id   TEXT REFERENCES business_services (id),
+    -- Deleting the service or business service unlinks the component; it stays.
+    service_id            TEXT REFERENCES services (id) ON DELETE SET NULL,
+    business_service_id   TEXT REFERENCES business_services (id) ON DELETE SET NULL,
     showcase              BIGINT NOT NULL,
     only_show_if_degraded BIGINT NOT NULL,
     start_date            TEXT,
     created_at            BIGINT NOT NULL,
     updated_at            BIGINT NOT NULL
 );
+CREATE INDEX status_components_by_group ON status_components (group_id);
+CREATE INDEX status_components_by_service ON status_components (service_id);
+CREATE INDEX status_components_by_business_service ON status_components (business_service_id);
 
 -- An incident is on the status page from its first public update; the row keeps the
 -- public name (the internal title only when nobody gave one) and the state the latest
@@ -63,7 +67,8 @@ CREATE TABLE public_incidents (
     updated_at  BIGINT NOT NULL
 );
 CREATE INDEX public_incidents_by_created ON public_incidents (created_at);
-CREATE INDEX public_incidents_by_state ON public_incidents (state);
+CREATE INDEX public_incidents_by_updated ON public_incidents (updated_at);
+CREATE INDEX public_incidents_unresolved ON public_incidents (incident_id) WHERE state <> 'resolved';
 
 CREATE TABLE maintenances (
     id              TEXT PRIMARY KEY,
@@ -76,9 +81,11 @@ CREATE TABLE maintenances (
     created_by      TEXT REFERENCES users (id)
 );
 CREATE INDEX maintenances_by_start ON maintenances (scheduled_for);
+CREATE INDEX maintenances_by_end ON maintenances (scheduled_until);
 
 CREATE TABLE maintenance_components (
     maintenance_id TEXT NOT NULL REFERENCES maintenances (id) ON DELETE CASCADE,
     component_id   TEXT NOT NULL REFERENCES status_components (id) ON DELETE CASCADE,
     PRIMARY KEY (maintenance_id, component_id)
 );
+CREATE INDEX maintenance_components_by_component ON maintenance_components (component_id);

@@ -14,6 +14,9 @@ use triad_domain::validate::Validation;
 use triad_store::impact::{self as impacts, IncidentImpact};
 use triad_store::{Conn, business_service, incident as incidents, role as roles};
 
+/// The most customers one impact may count (a typo guard; far above any real number).
+pub const MAX_CUSTOMERS: i64 = 100_000_000_000;
+
 /// One business service's impact, as given.
 #[derive(Debug, Clone, Default)]
 pub struct ImpactInput {
@@ -84,8 +87,14 @@ impl App {
         for (n, item) in input.iter().enumerate() {
             let field = format!("business_services[{n}]");
             let impact = v.check(&format!("{field}.impact"), Impact::parse(&item.impact));
-            if item.customers_affected.is_some_and(|c| c < 0) {
-                v.push(&format!("{field}.customers_affected"), "must be 0 or more");
+            if item
+                .customers_affected
+                .is_some_and(|c| !(0..=MAX_CUSTOMERS).contains(&c))
+            {
+                v.push(
+                    &format!("{field}.customers_affected"),
+                    format!("must be between 0 and {MAX_CUSTOMERS}"),
+                );
             }
             let found = business_service::find(d.conn(), item.business_service.trim()).await?;
             let Some(b) = found else {
@@ -110,6 +119,8 @@ impl App {
         v.finish()?;
         let before = impacts::list(d.conn(), &incident.id).await?;
         impacts::replace(d.conn(), &incident.id, &rows).await?;
+        // What a public incident's components show moves with its impact.
+        triad_store::status::touch_page(d.conn(), now).await?;
         let report = self.impact_report(d.conn(), rows).await?;
         let summary: Vec<String> = report
             .impacts
@@ -210,7 +221,7 @@ impl App {
         let customers_affected = named
             .iter()
             .filter_map(|(r, _, _)| r.customers_affected)
-            .sum();
+            .fold(0i64, i64::saturating_add);
         Ok(ImpactReport {
             impacts: named,
             suggested_severity,

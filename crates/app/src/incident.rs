@@ -316,6 +316,8 @@ impl App {
         let reporters = triad_store::reporter::list(d.conn(), &incident.id).await?;
         let reports = triad_store::report::count_for_incident(d.conn(), &incident.id).await?;
         d.commit().await?;
+        // A severity change moves what an unassessed public incident shows.
+        self.status_changed();
         Ok(IncidentView {
             incident,
             roles,

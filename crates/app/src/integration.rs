@@ -209,8 +209,20 @@ impl App {
         let b = business::find(d.conn(), key.trim())
             .await?
             .ok_or(AppError::NotFound("business service"))?;
+        let ids = triad_store::impact::incidents_of(d.conn(), &b.id).await?;
+        if !ids.is_empty() {
+            return Err(AppError::conflict(
+                "in_use",
+                format!(
+                    "{} incident(s) record an impact on this business service; it is kept for their history",
+                    ids.len()
+                ),
+            ));
+        }
         business::delete(d.conn(), &b.id).await?;
-        d.commit().await
+        d.commit().await?;
+        self.status_changed();
+        Ok(())
     }
 }
 

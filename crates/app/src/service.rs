@@ -92,7 +92,10 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("service"))?;
         services::delete(d.conn(), &service.id).await?;
-        d.commit().await
+        d.commit().await?;
+        // Components linked to it are unlinked by the database.
+        self.status_changed();
+        Ok(())
     }
 }
 

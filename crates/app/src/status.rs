@@ -143,15 +143,12 @@ impl App {
             page.name = name;
         }
         if let Some(url) = &input.url {
-            let url = url.trim();
-            let absolute = url.starts_with("https://") || url.starts_with("http://");
-            if (!absolute && !url.starts_with('/')) || url.len() > 500 || url.contains(' ') {
-                v.push(
+            match page_url(url) {
+                Some(url) => page.url = url,
+                None => v.push(
                     "url",
-                    "must be the page's public address, such as https://status.example.com (or a path starting with /)",
-                );
-            } else {
-                page.url = url.trim_end_matches('/').to_string();
+                    "must be the page's public address, such as https://status.example.com, or a path such as /status",
+                ),
             }
         }
         if let Some(zone) = &input.time_zone {
@@ -207,6 +204,7 @@ impl App {
         };
         apply_component(d.conn(), &mut c, input).await?;
         store::insert_component(d.conn(), &c).await?;
+        store::touch_page(d.conn(), now).await?;
         d.commit().await?;
         self.status_changed();
         Ok(c)
@@ -241,6 +239,7 @@ impl App {
         c.position = position;
         c.updated_at = self.now();
         store::update_component(d.conn(), &c).await?;
+        store::touch_page(d.conn(), c.updated_at).await?;
         d.commit().await?;
         self.status_changed();
         Ok(c)
@@ -249,7 +248,19 @@ impl App {
     pub async fn delete_component(&self, actor: &Actor, id: &str) -> AppResult<()> {
         actor.require(Permission::Administer)?;
         let mut d = self.decide().await?;
+        let members = store::components(d.conn())
+            .await?
+            .iter()
+            .filter(|m| m.group_id.as_deref() == Some(id))
+            .count();
+        if members > 0 {
+            return Err(AppError::conflict(
+                "in_use",
+                format!("this group still has {members} member(s); move or delete them first"),
+            ));
+        }
         store::delete_component(d.conn(), id).await?;
+        store::touch_page(d.conn(), self.now()).await?;
         d.commit().await?;
         self.status_changed();
         Ok(())
@@ -344,6 +355,28 @@ impl App {
             .status_generation
             .load(std::sync::atomic::Ordering::Acquire)
     }
+}
+
+/// The page's public address: an absolute http(s) URL with a host, or a path on this
+/// server (one leading slash, not just `/`); no whitespace or control characters. The
+/// trailing slash is dropped, since links are made by appending `/incidents/…`.
+fn page_url(input: &str) -> Option<String> {
+    let url = input.trim().trim_end_matches('/');
+    if url.is_empty() || url.len() > 500 || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return None;
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let ok = match rest {
+        Some(rest) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty() && !host.contains('@')
+        }
+        None => url.starts_with('/') && !url.starts_with("//") && !url.contains(['?', '#']),
+    };
+    ok.then(|| url.to_string())
 }
 
 /// A page id in Statuspage's shape: 12 lowercase base-36 characters.
@@ -496,11 +529,12 @@ pub fn build(
                 .iter()
                 .find(|u| u.state == PublicState::Resolved)
                 .map(|u| u.published_at)
+                .or(Some(i.updated_at))
         };
+        // Updates are newest first: when it last went to monitoring.
         let monitoring_at = i
             .updates
             .iter()
-            .rev()
             .find(|u| u.state == PublicState::Monitoring)
             .map(|u| u.published_at);
         let impact = i
@@ -541,6 +575,7 @@ pub fn build(
     let mut maintenance_views = Vec::with_capacity(maintenances.len());
     for m in maintenances {
         let status = MaintenanceStatus::at(m.scheduled_for, m.scheduled_until, now);
+        in_progress |= status == MaintenanceStatus::InProgress;
         for t in [m.scheduled_for, m.scheduled_until] {
             if t > now {
                 changes_at = Some(changes_at.map_or(t, |c| c.min(t)));
@@ -565,7 +600,6 @@ pub fn build(
                 continue;
             }
             if status == MaintenanceStatus::InProgress {
-                in_progress = true;
                 v.status = v.status.max(ComponentStatus::UnderMaintenance);
             }
             if m.scheduled_until > since && m.scheduled_for < now {

@@ -16,7 +16,7 @@ pub struct Publish {
     pub state: String,
     pub message: String,
     /// For a `public` update: the incident's name on the status page. Without one, the
-    /// first public update shows the incident's title, and later ones keep the name.
+    /// first public update names it "Service disruption", and later ones keep the name.
     pub public_title: Option<String>,
 }
 
@@ -83,7 +83,10 @@ impl App {
         crate::engine::hooks::after_update(&mut d, &mut incident, &mut update, now).await?;
         updates::insert(d.conn(), &update).await?;
         if audience == Audience::Public {
-            let name = public_title.as_deref().unwrap_or(&incident.title);
+            // Never the internal title: that is written for responders.
+            let name = public_title
+                .as_deref()
+                .unwrap_or(status::DEFAULT_PUBLIC_NAME);
             status::publish_incident(
                 d.conn(),
                 &incident.id,

@@ -177,8 +177,9 @@ pub struct PageStatus {
 /// The indicator is the greater of the incidents' impact and the components' (degraded
 /// performance counts as minor, a partial outage as major, a major outage as critical);
 /// with nothing wrong but a maintenance in progress it is `maintenance`. The description
-/// names the worst component status, or, when every component is operational, the
-/// incidents' impact.
+/// follows the indicator: critical "Major Service Outage", major "Partial System
+/// Outage", minor "Partially Degraded Service" when a component is degraded and "Minor
+/// Service Outage" otherwise.
 pub fn page_status(
     worst_component: ComponentStatus,
     worst_incident: Option<PageImpact>,
@@ -191,17 +192,15 @@ pub fn page_status(
         ComponentStatus::MajorOutage => PageImpact::Critical,
     };
     let indicator = from_components.max(worst_incident.unwrap_or(PageImpact::None));
-    let description = match worst_component {
-        ComponentStatus::MajorOutage => "Major Service Outage",
-        ComponentStatus::PartialOutage => "Partial System Outage",
-        ComponentStatus::DegradedPerformance => "Partially Degraded Service",
-        _ => match indicator {
-            PageImpact::Critical => "Major Service Outage",
-            PageImpact::Major => "Partial System Outage",
-            PageImpact::Minor => "Minor Service Outage",
-            PageImpact::None if maintenance_in_progress => "Service Under Maintenance",
-            PageImpact::None => "All Systems Operational",
-        },
+    let description = match indicator {
+        PageImpact::Critical => "Major Service Outage",
+        PageImpact::Major => "Partial System Outage",
+        PageImpact::Minor if worst_component == ComponentStatus::DegradedPerformance => {
+            "Partially Degraded Service"
+        }
+        PageImpact::Minor => "Minor Service Outage",
+        PageImpact::None if maintenance_in_progress => "Service Under Maintenance",
+        PageImpact::None => "All Systems Operational",
     };
     let indicator = if indicator == PageImpact::None && maintenance_in_progress {
         "maintenance"
@@ -384,6 +383,15 @@ mod tests {
         assert_eq!(
             s(Operational, Some(PageImpact::None), true),
             ("maintenance", "Service Under Maintenance")
+        );
+        // The words never contradict the indicator.
+        assert_eq!(
+            s(DegradedPerformance, Some(PageImpact::Critical), false),
+            ("critical", "Major Service Outage")
+        );
+        assert_eq!(
+            s(UnderMaintenance, Some(PageImpact::Major), true),
+            ("major", "Partial System Outage")
         );
     }
 

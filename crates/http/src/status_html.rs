@@ -11,11 +11,15 @@ use triad_domain::status::{ComponentStatus, MaintenanceStatus, uptime, uptime_pe
 /// Days of history in the uptime bars.
 pub const BAR_DAYS: i64 = 90;
 
-/// Escapes text for HTML and XML.
+/// Escapes text for HTML and XML, dropping characters XML 1.0 does not allow (control
+/// characters other than tab and newlines, and U+FFFE/U+FFFF), which an alert's summary
+/// may carry.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
+            '\t' | '\n' | '\r' => out.push(ch),
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -317,6 +321,9 @@ pub fn incident_page(s: &Snapshot, id: &str) -> Option<String> {
     Some(out)
 }
 
+/// The Atom ids' prefix (RFC 4151 tag URIs), followed by the page id.
+const TAG: &str = "tag:triad.local,2026:status/";
+
 /// `GET /status/history.atom`: one entry per public incident, latest first.
 pub fn atom(s: &Snapshot) -> String {
     let utc = jiff::tz::TimeZone::UTC;
@@ -324,11 +331,13 @@ pub fn atom(s: &Snapshot) -> String {
     let _ = write!(
         out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\
-         <id>tag:triad,status:{}</id><title>{} status history</title><updated>{}</updated>\
+         <id>{TAG}{}</id><title>{} status history</title><updated>{}</updated>\
+         <author><name>{}</name></author>\
          <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/><link rel=\"self\" href=\"{}/history.atom\"/>",
         esc(&s.page.page_id),
         esc(&s.page.name),
         stamp(&utc, s.page.updated_at),
+        esc(&s.page.name),
         esc(&s.page.url),
         esc(&s.page.url)
     );
@@ -346,7 +355,7 @@ pub fn atom(s: &Snapshot) -> String {
         }
         let _ = write!(
             out,
-            "<entry><id>tag:triad,status:{}:incident:{}</id><published>{}</published><updated>{}</updated>\
+            "<entry><id>{TAG}{}/incident/{}</id><published>{}</published><updated>{}</updated>\
              <link rel=\"alternate\" type=\"text/html\" href=\"{}/incidents/{}\"/><title>{}</title>\
              <content type=\"html\">{}</content></entry>",
             esc(&s.page.page_id),

@@ -66,7 +66,9 @@ impl StatusCache {
             .cloned()
     }
 
-    /// The current rendering, rebuilt first if stale.
+    /// The current rendering, rebuilt first if stale. If the rebuild fails (the
+    /// database is unreachable), the last rendering is served for another second
+    /// rather than an error, and the failure is logged.
     pub async fn get(&self, s: &AppState) -> ApiResult<Arc<Rendered>> {
         let app = &s.app;
         if let Some(r) = self.fresh(app.status_generation(), app.now()) {
@@ -79,12 +81,35 @@ impl StatusCache {
         if let Some(r) = self.fresh(generation, app.now()) {
             return Ok(r);
         }
-        let snapshot = app.status_snapshot().await?;
-        let rendered = Arc::new(render(generation, snapshot)?);
+        let rendered = match app.status_snapshot().await {
+            Ok(snapshot) => Arc::new(render(generation, snapshot)?),
+            Err(e) => {
+                let last = self
+                    .current
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                let Some(last) = last else {
+                    return Err(e.into());
+                };
+                tracing::warn!(error = %e, "status page: rebuild failed; serving the last rendering");
+                Arc::new(Rendered {
+                    generation,
+                    stale_at: app.now() + RETRY_MS,
+                    json: last.json.clone(),
+                    html: last.html.clone(),
+                    atom: last.atom.clone(),
+                    snapshot: last.snapshot.clone(),
+                })
+            }
+        };
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(rendered.clone());
         Ok(rendered)
     }
 }
+
+/// After a failed rebuild, how long the last rendering is served before trying again.
+const RETRY_MS: Millis = 1_000;
 
 fn render(generation: u64, snapshot: Snapshot) -> ApiResult<Rendered> {
     let v = View::new(&snapshot);
@@ -92,7 +117,7 @@ fn render(generation: u64, snapshot: Snapshot) -> ApiResult<Rendered> {
         v.json(&Summary {
             page: v.page(),
             components: v.components(),
-            incidents: v.incidents(|i| i.resolved_at.is_none()),
+            incidents: v.incidents(is_unresolved),
             scheduled_maintenances: v.maintenances(|m| m.status != MaintenanceStatus::Completed),
             status: v.status(),
         })?,
@@ -110,7 +135,7 @@ fn render(generation: u64, snapshot: Snapshot) -> ApiResult<Rendered> {
         })?,
         v.json(&IncidentsDoc {
             page: v.page(),
-            incidents: v.incidents(|i| i.resolved_at.is_none()),
+            incidents: v.incidents(is_unresolved),
         })?,
         v.json(&MaintenancesDoc {
             page: v.page(),
@@ -134,6 +159,12 @@ fn render(generation: u64, snapshot: Snapshot) -> ApiResult<Rendered> {
         atom: Bytes::from(status_html::atom(&snapshot)),
         snapshot,
     })
+}
+
+/// What `summary.json` and `unresolved.json` list: incidents whose latest public update
+/// did not say resolved.
+pub fn is_unresolved(i: &IncidentView) -> bool {
+    i.incident.state != triad_domain::incident::PublicState::Resolved
 }
 
 /// Formats a time as the page shows it: ISO 8601 with milliseconds in the page's zone

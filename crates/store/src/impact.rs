@@ -77,6 +77,22 @@ pub async fn list(conn: &mut Conn, incident_id: &str) -> Result<Vec<IncidentImpa
     Ok(list)
 }
 
+/// The ids of the incidents that record an impact on a business service.
+pub async fn incidents_of(
+    conn: &mut Conn,
+    business_service_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT incident_id FROM incident_impacts WHERE business_service_id = $1 ORDER BY incident_id",
+    )
+    .bind(business_service_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(StoreError::from))
+        .collect()
+}
+
 /// The worst impact of each of the given incidents that has any (for ordering lists).
 pub async fn worst_of(
     conn: &mut Conn,

@@ -175,7 +175,8 @@ fn bind_component<'q>(
 }
 
 /// Deletes a component (it leaves the maintenances that named it). A group that still
-/// has members is refused ([`StoreError::InUse`]).
+/// has members is refused by the database ([`StoreError::InUse`]); `app` checks first
+/// to say so plainly.
 pub async fn delete_component(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
     let done = sqlx::query("DELETE FROM status_components WHERE id = $1")
         .bind(id)
@@ -315,6 +316,9 @@ pub async fn maintenances(
     Ok(list)
 }
 
+/// The public name of an incident whose first public update gave none.
+pub const DEFAULT_PUBLIC_NAME: &str = "Service disruption";
+
 /// Puts the incident on the page (its first public update) or records a later one:
 /// the announced `state` and `updated_at`. `name` is kept from the first time unless
 /// `rename` is given.
@@ -368,14 +372,16 @@ pub struct PublicUpdate {
     pub published_at: Millis,
 }
 
-/// Which public incidents the page needs: those that began going public after `since`,
-/// those not yet resolved, and the `recent` latest.
-const SELECTED: &str = "SELECT p.incident_id FROM public_incidents p
-    WHERE p.created_at >= $1 OR p.state <> 'resolved'
-       OR p.incident_id IN (SELECT incident_id FROM public_incidents ORDER BY created_at DESC, incident_id DESC LIMIT $2)";
+/// Which public incidents the page needs: those updated (publicly) since `$1`, those
+/// not yet resolved, and the `$2` that went public last.
+const SELECTED: &str = "SELECT incident_id FROM public_incidents WHERE updated_at >= $1
+    UNION SELECT incident_id FROM public_incidents WHERE state <> 'resolved'
+    UNION SELECT incident_id FROM (SELECT incident_id FROM public_incidents
+        ORDER BY created_at DESC, incident_id DESC LIMIT $2) latest";
 
 /// The public incidents the page shows (see [`SELECTED`]), latest first, with their
-/// public updates and impact.
+/// public updates (newest first) and impact. The updates and impact are read by the
+/// ids the first query returned, so every incident comes with its own.
 pub async fn public_incidents(
     conn: &mut Conn,
     since: Millis,
@@ -417,43 +423,48 @@ pub async fn public_incidents(
         .enumerate()
         .map(|(n, i)| (i.id.clone(), n))
         .collect();
-    let sql = format!(
-        "SELECT id, incident_id, state, message, published_at FROM status_updates
-         WHERE audience = 'public' AND incident_id IN ({SELECTED})
-         ORDER BY published_at DESC, id DESC"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(since)
-        .bind(recent)
-        .fetch_all(&mut *conn)
-        .await?;
-    for r in &rows {
-        let incident: String = r.try_get(1)?;
-        let state: String = r.try_get(2)?;
-        if let Some(&n) = index.get(&incident) {
-            list[n].updates.push(PublicUpdate {
-                id: r.try_get(0)?,
-                state: PublicState::parse(&state)
-                    .map_err(|e| StoreError::corrupt("status_updates.state", e))?,
-                message: r.try_get(3)?,
-                published_at: r.try_get(4)?,
-            });
+    let ids: Vec<String> = list.iter().map(|i| i.id.clone()).collect();
+    for chunk in ids.chunks(500) {
+        let marks = (1..=chunk.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT id, incident_id, state, message, published_at FROM status_updates
+             WHERE audience = 'public' AND incident_id IN ({marks})
+             ORDER BY published_at DESC, id DESC"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id);
         }
-    }
-    let sql = format!(
-        "SELECT incident_id, business_service_id, impact, customers_affected, updated_at, updated_by
-         FROM incident_impacts WHERE incident_id IN ({SELECTED})
-         ORDER BY incident_id, business_service_id"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(since)
-        .bind(recent)
-        .fetch_all(&mut *conn)
-        .await?;
-    for r in &rows {
-        let row = impact::from_row(r)?;
-        if let Some(&n) = index.get(&row.incident_id) {
-            list[n].impacts.push(row);
+        for r in q.fetch_all(&mut *conn).await? {
+            let incident: String = r.try_get(1)?;
+            let state: String = r.try_get(2)?;
+            if let Some(&n) = index.get(&incident) {
+                list[n].updates.push(PublicUpdate {
+                    id: r.try_get(0)?,
+                    state: PublicState::parse(&state)
+                        .map_err(|e| StoreError::corrupt("status_updates.state", e))?,
+                    message: r.try_get(3)?,
+                    published_at: r.try_get(4)?,
+                });
+            }
+        }
+        let sql = format!(
+            "SELECT incident_id, business_service_id, impact, customers_affected, updated_at, updated_by
+             FROM incident_impacts WHERE incident_id IN ({marks})
+             ORDER BY incident_id, business_service_id"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let row = impact::from_row(&r)?;
+            if let Some(&n) = index.get(&row.incident_id) {
+                list[n].impacts.push(row);
+            }
         }
     }
     Ok(list)

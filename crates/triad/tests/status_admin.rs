@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 use status_common::*;
 use triad_testkit::{TestApp, TestDb, both_backends};
 
+#[allow(unused_imports)]
+use triad_testkit::Clock as _;
+
 fn field(v: &Value) -> String {
     v["error"]["fields"][0]["field"]
         .as_str()
@@ -333,6 +336,196 @@ both_backends!(
             .unwrap();
         assert_eq!(r.status().as_u16(), 204);
         assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        t.stop().await;
+    }
+);
+
+both_backends!(
+    what_the_page_never_says_and_what_it_follows,
+    |db: TestDb| async move {
+        let t = TestApp::spawn(db).await;
+        let summary = "/status/api/v2/summary.json";
+        made(&t, "/api/v1/services", json!({"name": "api"})).await;
+        made(
+            &t,
+            "/api/v1/business-services",
+            json!({"name": "Checkout", "tier": 1}),
+        )
+        .await;
+        let api_c = made(
+            &t,
+            "/api/v1/status-page/components",
+            json!({"name": "API", "service": "api"}),
+        )
+        .await;
+        let biz_c = made(
+            &t,
+            "/api/v1/status-page/components",
+            json!({"name": "Pay", "business_service": "Checkout"}),
+        )
+        .await;
+        made(&t, "/api/v1/services", json!({"name": "spare"})).await;
+        let spare_c = made(
+            &t,
+            "/api/v1/status-page/components",
+            json!({"name": "Spare", "service": "spare"}),
+        )
+        .await;
+        // No public title: the internal title never shows; the page says "Service disruption".
+        let (s, inc) = t
+        .post(
+            "/api/v1/incidents",
+            &t.admin_token,
+            json!({"title": "db-9 corrupted by ACME import", "severity": "SEV3", "service": "api"}),
+        )
+        .await;
+        assert_eq!(s, 201);
+        let path = format!("/api/v1/incidents/{}", inc["number"]);
+        publish(&t, &path, "investigating", "Looking.", None).await;
+        let page = public(&t, summary).await;
+        assert_eq!(page["incidents"][0]["name"], "Service disruption");
+        assert!(!page.to_string().contains("ACME"));
+        // Unassessed SEV3 on the component's service: degraded; a severity change shows at once.
+        let status = |page: &Value, id: &Value| {
+            page["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == *id)
+                .unwrap()["status"]
+                .clone()
+        };
+        assert_eq!(status(&page, &api_c["id"]), "degraded_performance");
+        let (s, _) = t
+            .call(
+                Method::PATCH,
+                &path,
+                Some(&t.admin_token),
+                Some(json!({"severity": "SEV1"})),
+            )
+            .await;
+        assert_eq!(s, 200);
+        let page = public(&t, summary).await;
+        assert_eq!(status(&page, &api_c["id"]), "major_outage");
+        assert_eq!(page["incidents"][0]["impact"], "critical");
+        // monitoring_at is when it last went to monitoring.
+        publish(&t, &path, "monitoring", "Fix out.", None).await;
+        t.clock.advance_secs(60);
+        publish(&t, &path, "identified", "It came back.", None).await;
+        t.clock.advance_secs(60);
+        publish(&t, &path, "monitoring", "Second fix out.", None).await;
+        let page = public(&t, summary).await;
+        let last: jiff::Timestamp = page["incidents"][0]["incident_updates"][0]["created_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mon: jiff::Timestamp = page["incidents"][0]["monitoring_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(mon, last);
+        // Impact: a huge customer count is refused; a business service with impact on
+        // record is kept; deleting a service unlinks its component.
+        let (s, v) = put(
+        &t,
+        &format!("{path}/impact"),
+        json!({"business_services": [{"id": "Checkout", "impact": "degraded", "customers_affected": 9_223_372_036_854_775_807i64}]}),
+    )
+    .await;
+        assert_eq!(
+            (s, field(&v)),
+            (422, "business_services[0].customers_affected".to_string())
+        );
+        let (s, _) = put(
+            &t,
+            &format!("{path}/impact"),
+            json!({"business_services": [{"id": "Checkout", "impact": "degraded"}]}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(
+            status(&public(&t, summary).await, &biz_c["id"]),
+            "degraded_performance"
+        );
+        let (s, v) = t
+            .call(
+                Method::DELETE,
+                "/api/v1/business-services/Checkout",
+                Some(&t.admin_token),
+                None,
+            )
+            .await;
+        assert_eq!(s, 409, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("kept for their history"),
+            "{v}"
+        );
+        publish(&t, &path, "resolved", "Done.", None).await;
+        let (s, _) = t
+            .call(
+                Method::PATCH,
+                &path,
+                Some(&t.admin_token),
+                Some(json!({"title": "still internal"})),
+            )
+            .await;
+        assert_eq!(s, 200);
+        // A maintenance with no components still says the page is under maintenance.
+        let at = |secs: i64| triad_app::rfc3339(triad_testkit::Clock::now(&t.clock) + secs * 1000);
+        made(
+        &t,
+        "/api/v1/status-page/maintenances",
+        json!({"name": "Everything", "body": "b", "scheduled_for": at(-1), "scheduled_until": at(600)}),
+    )
+    .await;
+        let page = public(&t, summary).await;
+        assert_eq!(
+            page["status"],
+            json!({"indicator": "maintenance", "description": "Service Under Maintenance"})
+        );
+        let (s, v) = t
+            .call(
+                Method::DELETE,
+                "/api/v1/services/spare",
+                Some(&t.admin_token),
+                None,
+            )
+            .await;
+        assert!(s == 204 || s == 200, "{s} {v}");
+        let (_, comps) = t
+            .get("/api/v1/status-page/components", &t.admin_token)
+            .await;
+        let spare_now = comps
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == spare_c["id"])
+            .unwrap()
+            .clone();
+        assert!(
+            spare_now["service_id"].is_null(),
+            "unlinked, kept: {spare_now}"
+        );
+        // Page addresses that would make broken or foreign links are refused.
+        for url in [
+            "/",
+            "//evil.example",
+            "https://",
+            "https://user@evil.example",
+            "ftp://x",
+            "/status?x=1",
+            "/sta tus",
+        ] {
+            let (s, v) = put(&t, "/api/v1/status-page", json!({"url": url})).await;
+            assert_eq!((s, field(&v)), (422, "url".to_string()), "{url}: {v}");
+        }
+        let (s, v) = put(&t, "/api/v1/status-page", json!({"url": "/status/"})).await;
+        assert_eq!((s, v["url"].clone()), (200, json!("/status")));
         t.stop().await;
     }
 );

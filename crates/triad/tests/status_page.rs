@@ -604,6 +604,7 @@ both_backends!(
         );
         assert_eq!(atom.matches("<entry>").count(), 2);
         assert!(atom.contains("Payment failures") && !atom.contains("db-7"));
+        assert!(atom.contains("<author><name>Acme Status</name></author>"));
         // The feed is well-formed XML: Python's parser reads every entry.
         let out = triad_testkit::run_python(
             "xml",
