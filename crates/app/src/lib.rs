@@ -23,6 +23,7 @@ pub mod schedule;
 pub mod secret;
 pub mod service;
 pub mod status;
+pub mod subscription;
 pub mod team;
 pub mod timeline;
 pub mod token;

@@ -142,6 +142,20 @@ impl Decision<'_> {
         Ok(added)
     }
 
+    /// Sends one notice to an address that belongs to no user (a status page
+    /// subscriber): `key` gets the address appended. `false` if it was sent before.
+    pub(crate) async fn send_to_address(
+        &mut self,
+        n: &Notice<'_>,
+        recipient: &str,
+        channel: &str,
+        address: &str,
+    ) -> AppResult<bool> {
+        let key = format!("{}:{channel}", n.key);
+        self.put(n, key, None, recipient, channel, address, None, n.at)
+            .await
+    }
+
     /// Notifies a person by their notification rules for `urgency` (each rule: a contact
     /// method after a delay). Without rules, every contact method at once; without
     /// contact methods, their account email. Returns the channels used.

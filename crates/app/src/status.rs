@@ -261,6 +261,7 @@ impl App {
         }
         store::delete_component(d.conn(), id).await?;
         store::touch_page(d.conn(), self.now()).await?;
+        triad_store::subscriber::end_scope(d.conn(), id, self.now()).await?;
         d.commit().await?;
         self.status_changed();
         Ok(())
@@ -463,7 +464,7 @@ async fn apply_component(
 }
 
 /// The status an incident gives a (non-group) component, if it affects it.
-fn affects(c: &Component, i: &PublicIncident) -> Option<ComponentStatus> {
+pub(crate) fn affects(c: &Component, i: &PublicIncident) -> Option<ComponentStatus> {
     if let Some(b) = &c.business_service_id {
         return i
             .impacts

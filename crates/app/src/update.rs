@@ -97,6 +97,10 @@ impl App {
             )
             .await?;
             status::touch_page(d.conn(), now).await?;
+            let shown = status::public_name(d.conn(), &incident.id)
+                .await?
+                .unwrap_or_else(|| name.to_string());
+            d.notify_subscribers(&incident, &update, &shown).await?;
         }
         if incident.public_state != state {
             incident.public_state = state;

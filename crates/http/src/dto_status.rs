@@ -318,3 +318,11 @@ impl MaintenanceDto {
         }
     }
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriberCountsDto {
+    /// Live subscriptions whose address confirmed.
+    pub confirmed: i64,
+    /// Live subscriptions waiting for their confirmation link to be followed.
+    pub pending: i64,
+}

@@ -221,6 +221,10 @@ pub fn router(state: AppState) -> Router {
             get(status_admin::list_maintenances).post(status_admin::create_maintenance),
         )
         .route(
+            "/status-page/subscribers",
+            get(status_admin::subscriber_counts),
+        )
+        .route(
             "/status-page/maintenances/{id}",
             axum::routing::delete(status_admin::cancel_maintenance),
         )
@@ -231,6 +235,15 @@ pub fn router(state: AppState) -> Router {
         .route("/status/", get(status_page::html))
         .route("/status/history.atom", get(status_page::atom))
         .route("/status/incidents/{id}", get(status_page::incident_html))
+        .route(
+            "/status/subscriptions",
+            post(status_page::subscribe).options(status_page::preflight),
+        )
+        .route("/status/subscriptions/confirm", get(status_page::confirm))
+        .route(
+            "/status/subscriptions/unsubscribe",
+            get(status_page::unsubscribe).post(status_page::unsubscribe),
+        )
         .route("/status/api/v2/summary.json", doc(status_page::summary))
         .route("/status/api/v2/status.json", doc(status_page::status))
         .route(

@@ -45,6 +45,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         status_admin::get_page, status_admin::put_page, status_admin::list_components,
         status_admin::create_component, status_admin::replace_component, status_admin::delete_component,
         status_admin::list_maintenances, status_admin::create_maintenance, status_admin::cancel_maintenance,
+        status_admin::subscriber_counts,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorDto, IncidentDto, IncidentPage, RoleDto,
         TimelineEventDto, UpdateDto, UserDto, TeamDto, ServiceDto, TokenDto, LoginResponse,
@@ -56,7 +57,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         IntegrationKeyRequest, IntegrationKeyDto, StakeholderGroupDto, BusinessServiceRequest,
         BusinessServiceDto, ReportRequest, FiledReportDto, ReportDto,
         ImpactItemRequest, ImpactRequest, ImpactItemDto, ImpactDto, MatrixCellDto, MatrixDto,
-        PageRequest, PageDto, ComponentRequest, ComponentDto, MaintenanceRequest, MaintenanceDto)),
+        PageRequest, PageDto, ComponentRequest, ComponentDto, MaintenanceRequest, MaintenanceDto,
+        SubscriberCountsDto)),
     modifiers(&Bearer),
     security(("bearer" = [])),
 )]

@@ -288,11 +288,33 @@ pub fn page(s: &Snapshot) -> String {
     }
     let _ = write!(
         out,
+        "<h2>Get updates by email</h2><form method=\"post\" action=\"{0}/subscriptions\">\
+         <input type=\"email\" name=\"email\" required placeholder=\"you@example.com\"> \
+         <button type=\"submit\">Subscribe</button></form>",
+        esc(&s.page.url)
+    );
+    let _ = write!(
+        out,
         "<p class=\"u\"><a href=\"{0}/history.atom\">Atom feed</a> · <a href=\"{0}/api/v2/summary.json\">JSON API</a> · updated {1}</p></body></html>",
         esc(&s.page.url),
         human(&z, s.page.updated_at)
     );
     out
+}
+
+/// A short page answering a subscription, confirmation or unsubscribe link.
+pub fn message_page(page: &str, title: &str, text: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{} — {}</title><style>{STYLE}</style></head><body><h1>{}</h1><p>{}</p>\
+         <p class=\"u\">{}</p></body></html>",
+        esc(title),
+        esc(page),
+        esc(title),
+        esc(text),
+        esc(page)
+    )
 }
 
 /// `GET /status/incidents/{id}`; `None` if no public incident has that id.

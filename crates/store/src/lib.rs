@@ -23,6 +23,7 @@ pub mod schedule;
 pub mod service;
 pub mod severity_policy;
 pub mod status;
+pub mod subscriber;
 pub mod team;
 pub mod timeline;
 pub mod timer;

@@ -346,6 +346,16 @@ pub async fn publish_incident(
     Ok(())
 }
 
+/// The name the page shows for an incident, if it is public.
+pub async fn public_name(conn: &mut Conn, incident_id: &str) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT name FROM public_incidents WHERE incident_id = $1")
+        .bind(incident_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| r.try_get(0).map_err(StoreError::from))
+        .transpose()
+}
+
 /// An incident as the page knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublicIncident {

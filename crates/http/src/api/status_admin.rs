@@ -162,3 +162,13 @@ pub async fn cancel_maintenance(
     s.app.cancel_maintenance(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(get, path = "/api/v1/status-page/subscribers", tag = "status page",
+    responses((status = 200, body = SubscriberCountsDto), (status = 403, body = ErrorBody)))]
+pub async fn subscriber_counts(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Json<SubscriberCountsDto>> {
+    let (confirmed, pending) = s.app.subscriber_counts(&actor).await?;
+    Ok(Json(SubscriberCountsDto { confirmed, pending }))
+}

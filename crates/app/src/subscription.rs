@@ -1,0 +1,264 @@
+//! Email subscriptions to the status page: subscribe (the whole page or a component),
+//! confirm by the emailed link (double opt-in), one-click unsubscribe, and the fan-out of
+//! every public update to the confirmed subscribers it concerns, once per address.
+//!
+//! No login: the emailed token is the credential. Only its SHA-256 is stored. Answers
+//! never say whether an address was already subscribed.
+
+use crate::outbox::Notice;
+use crate::secret::{random_secret, token_hash};
+use crate::{App, AppError, AppResult, Decision};
+use serde_json::json;
+use std::collections::BTreeSet;
+use triad_domain::Millis;
+use triad_domain::incident::Incident;
+use triad_domain::update::StatusUpdate;
+use triad_domain::validate::Email;
+use triad_store::status::{self as page_store, PublicIncident};
+use triad_store::subscriber::{self as subscribers, PAGE, Subscriber};
+use triad_store::{impact, new_id};
+
+/// A confirmation email is sent again for the same address and scope at most this often.
+pub const RESEND_AFTER_MS: Millis = 10 * 60 * 1000;
+
+/// What a subscription request did (the answer is the same either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscribed {
+    /// A confirmation email is on its way.
+    ConfirmationSent,
+    /// Nothing was sent: confirmed already, or a confirmation went out recently.
+    NothingToDo,
+}
+
+/// What a confirm or unsubscribe link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkResult {
+    pub email: String,
+    /// The component's name, or `None` for the whole page.
+    pub component: Option<String>,
+    pub page_name: String,
+}
+
+impl App {
+    /// Subscribes `email` to the page, or to one component (id or name). Sends the
+    /// confirmation link unless the address is confirmed already or one was sent in the
+    /// last ten minutes. Needs the page's public address to be absolute (the link).
+    pub async fn subscribe_to_page(
+        &self,
+        email: &str,
+        component: Option<&str>,
+    ) -> AppResult<Subscribed> {
+        let email = Email::parse(email).map_err(|e| AppError::field("email", e.0))?;
+        let page = self.status_page().await?;
+        if !page.url.starts_with("http") {
+            return Err(AppError::conflict(
+                "page_url_required",
+                "email subscriptions need the status page's public address (an administrator sets it with PUT /api/v1/status-page)",
+            ));
+        }
+        let now = self.now();
+        let mut d = self.decide().await?;
+        let (scope, component_name) = match component.map(str::trim).filter(|c| !c.is_empty()) {
+            None => (PAGE.to_string(), None),
+            Some(key) => {
+                let found = page_store::components(d.conn())
+                    .await?
+                    .into_iter()
+                    .find(|c| c.id == key || c.name == key);
+                match found {
+                    Some(c) => (c.id, Some(c.name)),
+                    None => return Err(AppError::field("component", "no such component")),
+                }
+            }
+        };
+        let token = random_secret(40);
+        let existing = subscribers::live(d.conn(), email.as_str(), &scope).await?;
+        let sub = match existing {
+            Some(s) if s.confirmed_at.is_some() => return Ok(Subscribed::NothingToDo),
+            Some(s) if now - s.confirm_sent_at < RESEND_AFTER_MS => {
+                return Ok(Subscribed::NothingToDo);
+            }
+            Some(mut s) => {
+                s.token_hash = token_hash(&token);
+                s.confirm_sent_at = now;
+                subscribers::save(d.conn(), &s).await?;
+                s
+            }
+            None => {
+                let s = Subscriber {
+                    id: new_id(),
+                    email: email.as_str().to_string(),
+                    scope,
+                    token_hash: token_hash(&token),
+                    unsubscribe_token: random_secret(40),
+                    created_at: now,
+                    confirm_sent_at: now,
+                    confirmed_at: None,
+                    unsubscribed_at: None,
+                };
+                subscribers::insert(d.conn(), &s).await?;
+                s
+            }
+        };
+        let what = match &component_name {
+            Some(c) => format!("{c} on {}", page.name),
+            None => page.name.clone(),
+        };
+        let link = format!("{}/subscriptions/confirm?token={token}", page.url);
+        let text = format!(
+            "Someone (hopefully you) asked to receive updates about {what} at this address.\n\n\
+             Confirm the subscription: {link}\n\n\
+             If it was not you, ignore this email: nothing will be sent without confirmation."
+        );
+        let n = Notice {
+            incident: None,
+            purpose: "subscription_confirm",
+            key: format!("subscribe:{}:{now}", sub.id),
+            subject: format!("Confirm your subscription to {what}"),
+            text,
+            data: json!({"subscriber_id": sub.id, "scope": sub.scope}),
+            at: now,
+        };
+        d.send_to_address(&n, &sub.email, "email", &sub.email)
+            .await?;
+        d.commit().await?;
+        Ok(Subscribed::ConfirmationSent)
+    }
+
+    /// Confirms the subscription the link's token belongs to (again is harmless).
+    pub async fn confirm_subscription(&self, token: &str) -> AppResult<LinkResult> {
+        self.follow_link(token, true).await
+    }
+
+    /// Ends the subscription the link's token belongs to (again is harmless).
+    pub async fn unsubscribe(&self, token: &str) -> AppResult<LinkResult> {
+        self.follow_link(token, false).await
+    }
+
+    async fn follow_link(&self, token: &str, confirm: bool) -> AppResult<LinkResult> {
+        let page = self.status_page().await?;
+        let mut d = self.decide().await?;
+        let token = token.trim();
+        let found = if confirm {
+            subscribers::by_token(d.conn(), Some(&token_hash(token)), None).await?
+        } else {
+            subscribers::by_token(d.conn(), None, Some(token)).await?
+        };
+        let mut sub = found.ok_or(AppError::NotFound("subscription"))?;
+        let now = self.now();
+        if confirm {
+            if sub.unsubscribed_at.is_some() {
+                return Err(AppError::conflict(
+                    "unsubscribed",
+                    "this subscription was ended; subscribe again to receive updates",
+                ));
+            }
+            sub.confirmed_at.get_or_insert(now);
+        } else {
+            sub.unsubscribed_at.get_or_insert(now);
+        }
+        subscribers::save(d.conn(), &sub).await?;
+        let component = if sub.scope == PAGE {
+            None
+        } else {
+            page_store::get_component(d.conn(), &sub.scope)
+                .await?
+                .map(|c| c.name)
+        };
+        d.commit().await?;
+        Ok(LinkResult {
+            email: sub.email,
+            component,
+            page_name: page.name,
+        })
+    }
+
+    /// `(confirmed, awaiting confirmation)` subscriptions, for administrators.
+    pub async fn subscriber_counts(&self, actor: &crate::Actor) -> AppResult<(i64, i64)> {
+        actor.require(triad_domain::user::Permission::Administer)?;
+        let mut conn = self.store().read().await?;
+        Ok(subscribers::counts(&mut conn).await?)
+    }
+}
+
+impl Decision<'_> {
+    /// Emails a public update to every confirmed subscriber it concerns: subscribers of
+    /// the whole page, and of each component the incident affects (and their groups).
+    /// One email per address and update, whatever number of its subscriptions match,
+    /// with a one-click unsubscribe link for each of them.
+    pub(crate) async fn notify_subscribers(
+        &mut self,
+        incident: &Incident,
+        update: &StatusUpdate,
+        public_name: &str,
+    ) -> AppResult<usize> {
+        let Some(page) = page_store::page(self.conn()).await? else {
+            return Ok(0);
+        };
+        let components = page_store::components(self.conn()).await?;
+        let probe = PublicIncident {
+            id: incident.id.clone(),
+            name: public_name.to_string(),
+            created_at: update.published_at,
+            updated_at: update.published_at,
+            started_at: incident.created_at,
+            state: update.state,
+            severity: incident.severity,
+            service_id: incident.service_id.clone(),
+            updates: Vec::new(),
+            impacts: impact::list(self.conn(), &incident.id).await?,
+        };
+        let mut scopes: BTreeSet<String> = BTreeSet::from([PAGE.to_string()]);
+        for c in &components {
+            if !c.is_group && crate::status::affects(c, &probe).is_some() {
+                scopes.insert(c.id.clone());
+                if let Some(g) = &c.group_id {
+                    scopes.insert(g.clone());
+                }
+            }
+        }
+        let scopes: Vec<String> = scopes.into_iter().collect();
+        // Sorted by email: each address's subscriptions are adjacent.
+        let subs = subscribers::confirmed(self.conn(), &scopes).await?;
+        let mut sent = 0;
+        for mine in subs.chunk_by(|a, b| a.email == b.email) {
+            let email = &mine[0].email;
+            let links: Vec<String> = mine
+                .iter()
+                .map(|s| {
+                    let what = match components.iter().find(|c| c.id == s.scope) {
+                        Some(c) => format!("updates about {}", c.name),
+                        None => "all updates".to_string(),
+                    };
+                    format!(
+                        "Stop {what} with one click: {}/subscriptions/unsubscribe?token={}",
+                        page.url, s.unsubscribe_token
+                    )
+                })
+                .collect();
+            let text = format!(
+                "{public_name} — {}\n\n{}\n\nPosted {} on {}: {}/incidents/{}\n\n{}",
+                update.state.as_str(),
+                update.message,
+                crate::rfc3339(update.published_at),
+                page.name,
+                page.url,
+                incident.id,
+                links.join("\n"),
+            );
+            let n = Notice {
+                incident: Some(incident),
+                purpose: "subscriber_update",
+                key: format!("subscriber:{}:{email}", update.id),
+                subject: format!("[{}] {public_name}: {}", page.name, update.state.as_str()),
+                text,
+                data: json!({"update_id": update.id}),
+                at: update.published_at,
+            };
+            if self.send_to_address(&n, email, "email", email).await? {
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+}
