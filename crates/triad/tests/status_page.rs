@@ -418,7 +418,7 @@ both_backends!(every_endpoint_field_for_field, |db: TestDb| async move {
             .await
             .unwrap();
         assert!(
-            !text.contains("db-7") && !text.contains("INTERNAL") && !text.contains("kafka"),
+            !text.contains("PRIMARY-DB") && !text.contains("INTERNAL") && !text.contains("kafka"),
             "{path}"
         );
     }
@@ -582,7 +582,7 @@ both_backends!(
         ] {
             assert!(html.contains(needle), "the page shows {needle}");
         }
-        assert!(!html.contains("db-7") && !html.contains("INTERNAL"));
+        assert!(!html.contains("PRIMARY-DB") && !html.contains("INTERNAL"));
         // "Background jobs" is operational and only shown when degraded.
         assert!(!html.contains("Background jobs"));
         assert_eq!(
@@ -603,7 +603,7 @@ both_backends!(
                 && atom.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\">")
         );
         assert_eq!(atom.matches("<entry>").count(), 2);
-        assert!(atom.contains("Payment failures") && !atom.contains("db-7"));
+        assert!(atom.contains("Payment failures") && !atom.contains("PRIMARY-DB"));
         assert!(atom.contains("<author><name>Acme Status</name></author>"));
         // The feed is well-formed XML: Python's parser reads every entry.
         let out = triad_testkit::run_python(

@@ -173,7 +173,7 @@ both_backends!(
             .post(
                 "/api/v1/incidents",
                 &t.admin_token,
-                json!({"title": "db-7 full", "severity": "SEV2", "service": "api"}),
+                json!({"title": "PRIMARY-DB full", "severity": "SEV2", "service": "api"}),
             )
             .await;
         assert_eq!(s, 201);
@@ -191,7 +191,7 @@ both_backends!(
             .post(
                 &format!("{path}/updates"),
                 &t.admin_token,
-                json!({"audience": "stakeholders", "state": "identified", "message": "internal"}),
+                json!({"audience": "stakeholders", "state": "identified", "message": "STAKEHOLDERS-ONLY"}),
             )
             .await;
         assert_eq!(s, 201);
@@ -216,8 +216,9 @@ both_backends!(
             let body = m["body"].as_str().unwrap();
             assert!(
                 body.contains("Some requests fail.")
-                    && !body.contains("db-7")
-                    && !body.contains("internal")
+                    && !body.contains("PRIMARY-DB")
+                    && !body.contains("STAKEHOLDERS-ONLY"),
+                "{body}"
             );
         }
         // "both" is told how to stop each of its two subscriptions.

@@ -142,7 +142,7 @@ pub async fn setup(t: &TestApp) -> Page {
         .post(
             "/api/v1/incidents",
             &t.admin_token,
-            json!({"title": "db-7 primary disk full", "severity": "SEV2", "service": "api"}),
+            json!({"title": "PRIMARY-DB disk full", "severity": "SEV2", "service": "api"}),
         )
         .await;
     assert_eq!(s, 201, "{open}");
@@ -161,7 +161,7 @@ pub async fn setup(t: &TestApp) -> Page {
         .post(
             &format!("{path}/updates"),
             &t.admin_token,
-            json!({"audience": "stakeholders", "state": "identified", "message": "INTERNAL: db-7 is full"}),
+            json!({"audience": "stakeholders", "state": "identified", "message": "INTERNAL: PRIMARY-DB is full"}),
         )
         .await;
     assert_eq!(s, 201);
