@@ -147,3 +147,67 @@ impl App {
         Ok(updates::list(&mut conn, &incident.id, audience).await?)
     }
 }
+
+/// The most timeline events a draft reads; past that it says the timeline has more.
+pub const DRAFT_READ_LIMIT: usize = 20_000;
+
+impl App {
+    /// A draft update for `audience`: what happened on the internal timeline since that
+    /// audience's last update (or since the start), for the coordinator to edit. Nothing
+    /// is published or stored.
+    pub async fn draft_update(
+        &self,
+        actor: &Actor,
+        key: &str,
+        audience: &str,
+    ) -> AppResult<triad_domain::draft::Draft> {
+        actor.require(Permission::Read)?;
+        let audience = Audience::parse(audience).map_err(|e| AppError::field("audience", e.0))?;
+        let mut conn = self.store().read().await?;
+        let incident = incidents::get(&mut conn, key)
+            .await?
+            .ok_or(AppError::NotFound("incident"))?;
+        let last = updates::list(&mut conn, &incident.id, Some(audience))
+            .await?
+            .into_iter()
+            .next();
+        // The boundary is the last update's own timeline event: everything committed
+        // after it is news, whatever the clocks said.
+        let mut after = 0;
+        if let Some(u) = &last {
+            let published =
+                triad_store::timeline::of_kind(&mut conn, &incident.id, EventKind::UpdatePublished)
+                    .await?;
+            if let Some(e) = published
+                .iter()
+                .rev()
+                .find(|e| e.data.get("update_id").and_then(|v| v.as_str()) == Some(&u.id))
+            {
+                after = e.seq;
+            }
+        }
+        let mut events = Vec::new();
+        loop {
+            let page =
+                triad_store::timeline::after(&mut conn, Some(&incident.id), after, 1000).await?;
+            let Some(last_seq) = page.last().map(|e| e.seq) else {
+                break;
+            };
+            after = last_seq;
+            events.extend(page);
+            if events.len() >= DRAFT_READ_LIMIT {
+                break;
+            }
+        }
+        let due = triad_store::obligation::get(&mut conn, &incident.id, audience)
+            .await?
+            .map(|o| o.due_at);
+        Ok(triad_domain::draft::draft(
+            &incident,
+            audience,
+            last.map(|u| u.published_at),
+            &events,
+            due,
+        ))
+    }
+}

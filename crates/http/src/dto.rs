@@ -413,6 +413,17 @@ pub struct NoteRequest {
     pub body: String,
 }
 
+/// A draft update: edit `message`, then publish it with `POST /incidents/{id}/updates`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DraftDto {
+    pub audience: String,
+    /// The suggested state: `resolved` once the incident is, else its public state.
+    pub state: String,
+    pub message: String,
+    /// Sequence numbers of the timeline events it summarizes.
+    pub events: Vec<i64>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRequest {

@@ -197,6 +197,10 @@ pub fn router(state: AppState) -> Router {
         .route("/reports", post(reports::file))
         .route("/incidents/{id}/reports", get(reports::for_incident))
         .route(
+            "/incidents/{id}/updates/draft",
+            get(incidents::draft_update),
+        )
+        .route(
             "/incidents/{id}/impact",
             get(status_admin::get_impact).put(status_admin::put_impact),
         )

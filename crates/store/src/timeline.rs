@@ -94,6 +94,23 @@ pub async fn append_many(
     Ok(stored)
 }
 
+/// One incident's events of one kind, oldest first.
+pub async fn of_kind(
+    conn: &mut Conn,
+    incident_id: &str,
+    kind: triad_domain::timeline::EventKind,
+) -> Result<Vec<TimelineEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM timeline_events WHERE incident_id = $1 AND kind = $2 ORDER BY seq"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(incident_id)
+        .bind(kind.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Events with a sequence number above `after`, oldest first, at most `limit`;
 /// one incident's, or every incident's when `incident_id` is `None`.
 pub async fn after(

@@ -457,38 +457,107 @@ both_backends!(subscribers_live_confirm_and_end, |db: TestDb| async move {
         subscriber::insert(tx.conn(), s).await.unwrap();
     }
     // One live subscription per address and scope.
-    let twin = Subscriber { id: new_id(), token_hash: "other".into(), unsubscribe_token: "other".into(), ..a.clone() };
+    let twin = Subscriber {
+        id: new_id(),
+        token_hash: "other".into(),
+        unsubscribe_token: "other".into(),
+        ..a.clone()
+    };
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    assert!(matches!(subscriber::insert(tx.conn(), &twin).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        subscriber::insert(tx.conn(), &twin).await,
+        Err(StoreError::Conflict(_))
+    ));
     drop(tx);
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(subscriber::live(tx.conn(), "a@example.com", PAGE).await.unwrap(), Some(a.clone()));
-    assert_eq!(subscriber::by_token(tx.conn(), Some("hash-b@example.com-comp-1"), None).await.unwrap(), Some(b.clone()));
-    assert_eq!(subscriber::by_token(tx.conn(), None, Some("unsub-a@example.com-comp-1")).await.unwrap(), Some(c.clone()));
-    assert_eq!(subscriber::by_token(tx.conn(), None, None).await.unwrap(), None);
+    assert_eq!(
+        subscriber::live(tx.conn(), "a@example.com", PAGE)
+            .await
+            .unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        subscriber::by_token(tx.conn(), Some("hash-b@example.com-comp-1"), None)
+            .await
+            .unwrap(),
+        Some(b.clone())
+    );
+    assert_eq!(
+        subscriber::by_token(tx.conn(), None, Some("unsub-a@example.com-comp-1"))
+            .await
+            .unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(
+        subscriber::by_token(tx.conn(), None, None).await.unwrap(),
+        None
+    );
     assert_eq!(subscriber::counts(tx.conn()).await.unwrap(), (0, 3));
     let scopes = vec![PAGE.to_string(), "comp-1".to_string()];
-    assert!(subscriber::confirmed(tx.conn(), &scopes).await.unwrap().is_empty(), "none confirmed yet");
+    assert!(
+        subscriber::confirmed(tx.conn(), &scopes)
+            .await
+            .unwrap()
+            .is_empty(),
+        "none confirmed yet"
+    );
     for s in [&a, &b, &c] {
         let mut s = s.clone();
         s.confirmed_at = Some(10);
         subscriber::save(tx.conn(), &s).await.unwrap();
     }
     let got = subscriber::confirmed(tx.conn(), &scopes).await.unwrap();
-    let pairs: Vec<(&str, &str)> = got.iter().map(|s| (s.email.as_str(), s.scope.as_str())).collect();
-    assert_eq!(pairs, [("a@example.com", "comp-1"), ("a@example.com", PAGE), ("b@example.com", "comp-1")]);
-    assert_eq!(subscriber::confirmed(tx.conn(), &[PAGE.to_string()]).await.unwrap().len(), 1);
+    let pairs: Vec<(&str, &str)> = got
+        .iter()
+        .map(|s| (s.email.as_str(), s.scope.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("a@example.com", "comp-1"),
+            ("a@example.com", PAGE),
+            ("b@example.com", "comp-1")
+        ]
+    );
+    assert_eq!(
+        subscriber::confirmed(tx.conn(), &[PAGE.to_string()])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // Ending a component's subscriptions leaves the page's.
-    assert_eq!(subscriber::end_scope(tx.conn(), "comp-1", 20).await.unwrap(), 2);
+    assert_eq!(
+        subscriber::end_scope(tx.conn(), "comp-1", 20)
+            .await
+            .unwrap(),
+        2
+    );
     assert_eq!(subscriber::counts(tx.conn()).await.unwrap(), (1, 0));
-    assert_eq!(subscriber::live(tx.conn(), "b@example.com", "comp-1").await.unwrap(), None);
+    assert_eq!(
+        subscriber::live(tx.conn(), "b@example.com", "comp-1")
+            .await
+            .unwrap(),
+        None
+    );
     // After unsubscribing, the same address may subscribe again.
-    subscriber::insert(tx.conn(), &Subscriber { id: new_id(), token_hash: "again".into(), unsubscribe_token: "again".into(), ..b.clone() })
-        .await
-        .unwrap();
+    subscriber::insert(
+        tx.conn(),
+        &Subscriber {
+            id: new_id(),
+            token_hash: "again".into(),
+            unsubscribe_token: "again".into(),
+            ..b.clone()
+        },
+    )
+    .await
+    .unwrap();
     let ghost = sub("ghost@example.com", PAGE, 1);
-    assert!(matches!(subscriber::save(tx.conn(), &ghost).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        subscriber::save(tx.conn(), &ghost).await,
+        Err(StoreError::NotFound(_))
+    ));
     tx.commit().await.unwrap();
     store.close().await;
 });

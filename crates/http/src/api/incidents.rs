@@ -291,6 +291,31 @@ pub async fn updates(
     Ok(Json(updates.iter().map(UpdateDto::from).collect()))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DraftParams {
+    /// `stakeholders`, `reporters` or `public`.
+    pub audience: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/updates/draft", tag = "incidents",
+    params(("id" = String, Path, description = "incident number or id"), DraftParams),
+    responses((status = 200, body = DraftDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn draft_update(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<DraftParams>,
+) -> ApiResult<Json<DraftDto>> {
+    let d = s.app.draft_update(&actor, &id, &p.audience).await?;
+    Ok(Json(DraftDto {
+        audience: d.audience.as_str().into(),
+        state: d.state.as_str().into(),
+        message: d.message,
+        events: d.used,
+    }))
+}
+
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/update-requests", tag = "incidents", request_body = UpdateRequestRequest,
     params(("id" = String, Path, description = "incident number or id")),
     responses((status = 202, body = UpdateRequestDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
