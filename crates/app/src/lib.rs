@@ -27,6 +27,7 @@ pub mod subscription;
 pub mod team;
 pub mod timeline;
 pub mod token;
+pub mod tracker;
 pub mod update;
 pub mod update_request;
 pub mod user;

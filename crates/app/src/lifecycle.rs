@@ -86,6 +86,7 @@ pub(crate) async fn open_incident(
         triad_store::reporter::insert(d.conn(), r).await?;
     }
     hooks::after_declare(d, &incident, &reporters, now).await?;
+    d.track_opened(&incident).await?;
     Ok((incident, reporters))
 }
 
@@ -119,6 +120,9 @@ pub(crate) async fn apply_transition(
     let data = json!({"from": from.as_str(), "to": incident.status.as_str()});
     d.append(d.app.event(actor, &incident.id, kind, body, data))
         .await?;
+    if transition == Transition::Resolve {
+        d.track_resolved(incident).await?;
+    }
     if let (Transition::Acknowledge, Some(me)) = (transition, actor.user_id()) {
         let active: Vec<RoleAssignment> = roles::list(d.conn(), &incident.id, true)
             .await?

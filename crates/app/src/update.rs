@@ -82,6 +82,8 @@ impl App {
         };
         crate::engine::hooks::after_update(&mut d, &mut incident, &mut update, now).await?;
         updates::insert(d.conn(), &update).await?;
+        // Every external update reaches every ticket linked to the incident.
+        d.track_update(&incident, &update).await?;
         if audience == Audience::Public {
             // Never the internal title: that is written for responders.
             let name = public_title

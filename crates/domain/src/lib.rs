@@ -3,6 +3,7 @@
 //! Every function here takes the current time as an argument (`now`, epoch
 //! milliseconds) when it needs one, so the rules are testable without waiting.
 
+pub mod adf;
 pub mod draft;
 pub mod escalation;
 pub mod ical;

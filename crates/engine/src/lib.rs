@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use triad_app::delivery::{Attempt, Batch};
+use triad_app::tracker::JobOutcome;
 use triad_app::{App, AppResult};
+use triad_notify::jira::{JiraClient, JiraTarget};
 use triad_notify::{Channel, Message, Notifier, Outcome};
 use triad_store::notification::Notification;
 use triad_store::timer::Timer;
@@ -41,6 +43,8 @@ pub struct Engine {
     app: App,
     notifier: Arc<dyn Notifier>,
     poll: Duration,
+    /// Calls trackers (Jira) for the tracker sync jobs.
+    jira: JiraClient,
 }
 
 impl std::fmt::Debug for Engine {
@@ -56,6 +60,7 @@ impl Engine {
             app,
             notifier,
             poll,
+            jira: JiraClient::with_defaults(),
         }
     }
 
@@ -70,6 +75,7 @@ impl Engine {
         let mut report = TickReport::default();
         self.fire_due(now, &mut report).await?;
         self.deliver_due(now, &mut report).await?;
+        self.sync_trackers(now, &mut report).await?;
         Ok(report)
     }
 
@@ -119,6 +125,107 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Runs every tracker job due at `now`, in order per incident and tracker (a job
+    /// waits while an older one of its incident and tracker is pending).
+    pub async fn sync_trackers(&self, now: i64, report: &mut TickReport) -> AppResult<()> {
+        // A job that waited for an older one may become runnable within this pass.
+        for _ in 0..4 {
+            let due = self.app.due_tracker_jobs(now, 200).await?;
+            let mut ran = false;
+            for job in &due {
+                let Some((tracker, issue)) = self.app.claim_tracker_job(job, now).await? else {
+                    continue;
+                };
+                ran = true;
+                let (outcome, created) = self.call_tracker(job, &tracker, issue.as_deref()).await;
+                match &outcome {
+                    JobOutcome::Done => report.delivered += 1,
+                    JobOutcome::Retry { .. } => report.retried += 1,
+                    JobOutcome::Failed { .. } => report.rejected += 1,
+                }
+                if let Err(e) = self
+                    .app
+                    .settle_tracker_job(job, &tracker, &outcome, created, self.app.now())
+                    .await
+                {
+                    report.errors += 1;
+                    tracing::error!(error = %e, "could not record a tracker call; its lease will run out and it will run again");
+                }
+            }
+            if !ran {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn call_tracker(
+        &self,
+        job: &triad_store::tracker::Job,
+        t: &triad_store::tracker::Tracker,
+        issue: Option<&str>,
+    ) -> (JobOutcome, Option<(String, String)>) {
+        let target = JiraTarget {
+            base_url: t.base_url.clone(),
+            api_version: t.api_version,
+            auth_kind: t.auth_kind.clone(),
+            auth_user: t.auth_user.clone(),
+            auth_secret: t.auth_secret.clone(),
+            project_key: t.project_key.clone(),
+            issue_type: t.issue_type.clone(),
+        };
+        let now = self.app.now();
+        let (outcome, created) = match (job.kind.as_str(), issue) {
+            ("create", _) => {
+                let v: serde_json::Value = serde_json::from_str(&job.body).unwrap_or_default();
+                let text = |k: &str| {
+                    v.get(k)
+                        .and_then(|x| x.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let labels: Vec<String> = v
+                    .get("labels")
+                    .and_then(|l| l.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|l| l.as_str().map(str::to_string))
+                    .collect();
+                let r = self
+                    .jira
+                    .create_issue(
+                        &target,
+                        &text("summary"),
+                        &text("description"),
+                        &labels,
+                        now,
+                    )
+                    .await;
+                (r.outcome, r.issue)
+            }
+            ("comment", Some(key)) => (self.jira.comment(&target, key, &job.body, now).await, None),
+            ("transition", Some(key)) => (
+                self.jira.transition(&target, key, &job.body, now).await,
+                None,
+            ),
+            (kind, _) => (
+                Outcome::Rejected {
+                    error: format!("a {kind} job without its issue"),
+                },
+                None,
+            ),
+        };
+        let mapped = match outcome {
+            Outcome::Delivered { .. } => JobOutcome::Done,
+            Outcome::Retry { error, retry_after } => JobOutcome::Retry {
+                error,
+                retry_after_ms: retry_after.map(|d| d.as_millis() as i64),
+            },
+            Outcome::Rejected { error } => JobOutcome::Failed { error },
+        };
+        (mapped, created)
     }
 
     /// Delivers every notification due at `now`.

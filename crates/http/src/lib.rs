@@ -16,7 +16,9 @@ pub mod status_html;
 pub mod status_page;
 pub mod stream;
 
-use api::{admin, contacts, incidents, intake_admin, policies, reports, schedules, status_admin};
+use api::{
+    admin, contacts, incidents, intake_admin, policies, reports, schedules, status_admin, trackers,
+};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -200,6 +202,9 @@ pub fn router(state: AppState) -> Router {
             "/incidents/{id}/updates/draft",
             get(incidents::draft_update),
         )
+        .route("/incidents/{id}/tracker-sync", get(trackers::incident_sync))
+        .route("/trackers", get(trackers::list).post(trackers::create))
+        .route("/trackers/{id}", axum::routing::delete(trackers::delete))
         .route(
             "/incidents/{id}/impact",
             get(status_admin::get_impact).put(status_admin::put_impact),
@@ -284,6 +289,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/alerts/{identifier}/close", post(intake::og_close))
         .route("/v2/alerts/{identifier}/notes", post(intake::og_note))
         .route("/hooks/report/{key}", post(reports::from_help_desk))
+        .route("/hooks/jira/{tracker}", post(trackers::inbound))
         .route(
             "/hooks/{format}/{key}",
             post(intake::hook).put(intake::hook),

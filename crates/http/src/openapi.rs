@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
 use crate::api::{
-    admin, contacts, incidents, intake_admin, policies, reports, schedules, status_admin,
+    admin, contacts, incidents, intake_admin, policies, reports, schedules, status_admin, trackers,
 };
 use crate::dto_engine::*;
 use crate::dto_intake::*;
@@ -47,6 +47,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         status_admin::create_component, status_admin::replace_component, status_admin::delete_component,
         status_admin::list_maintenances, status_admin::create_maintenance, status_admin::cancel_maintenance,
         status_admin::subscriber_counts,
+        trackers::create, trackers::list, trackers::delete, trackers::incident_sync,
     ),
     components(schemas(ErrorBody, ErrorDetail, FieldErrorDto, IncidentDto, IncidentPage, RoleDto,
         TimelineEventDto, UpdateDto, DraftDto, UserDto, TeamDto, ServiceDto, TokenDto, LoginResponse,
@@ -59,7 +60,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         BusinessServiceDto, ReportRequest, FiledReportDto, ReportDto,
         ImpactItemRequest, ImpactRequest, ImpactItemDto, ImpactDto, MatrixCellDto, MatrixDto,
         PageRequest, PageDto, ComponentRequest, ComponentDto, MaintenanceRequest, MaintenanceDto,
-        SubscriberCountsDto)),
+        SubscriberCountsDto, trackers::TrackerRequest, trackers::TrackerDto, trackers::LinkDto,
+        trackers::JobDto, trackers::TrackerSyncDto)),
     modifiers(&Bearer),
     security(("bearer" = [])),
 )]

@@ -97,6 +97,7 @@ pub trait Notifier: Send + Sync + 'static {
 pub mod chat;
 pub mod email;
 pub mod http;
+pub mod jira;
 pub mod provider;
 pub mod router;
 pub mod webhook;

@@ -28,6 +28,7 @@ pub mod team;
 pub mod timeline;
 pub mod timer;
 pub mod token;
+pub mod tracker;
 pub mod update;
 pub mod user;
 

@@ -8,3 +8,4 @@ pub mod policies;
 pub mod reports;
 pub mod schedules;
 pub mod status_admin;
+pub mod trackers;
