@@ -4,7 +4,6 @@
 
 use crate::{Actor, App, AppError, AppResult};
 use serde_json::json;
-use triad_domain::role::IncidentRole;
 use triad_domain::severity::Severity;
 use triad_domain::status::{Impact, ImpactMatrix, TIERS};
 use triad_domain::timeline::EventKind;
@@ -12,7 +11,7 @@ use triad_domain::update::Audience;
 use triad_domain::user::Permission;
 use triad_domain::validate::Validation;
 use triad_store::impact::{self as impacts, IncidentImpact};
-use triad_store::{Conn, business_service, incident as incidents, role as roles};
+use triad_store::{Conn, business_service, incident as incidents};
 
 /// The most customers one impact may count (a typo guard; far above any real number).
 pub const MAX_CUSTOMERS: i64 = 100_000_000_000;
@@ -70,18 +69,7 @@ impl App {
         let mut incident = incidents::lock(d.conn(), key)
             .await?
             .ok_or(AppError::NotFound("incident"))?;
-        if !actor.can(Permission::Respond) {
-            let coordinates = roles::list(d.conn(), &incident.id, true)
-                .await?
-                .iter()
-                .any(|h| {
-                    h.assignment.role == IncidentRole::Coordinator
-                        && Some(h.assignment.user_id.as_str()) == actor.user_id()
-                });
-            if !coordinates {
-                actor.require(Permission::Respond)?;
-            }
-        }
+        crate::role::require_respond_or_coordinator(d.conn(), actor, &incident.id).await?;
         let mut v = Validation::new();
         let mut rows: Vec<IncidentImpact> = Vec::new();
         for (n, item) in input.iter().enumerate() {

@@ -200,3 +200,24 @@ impl App {
         Ok(roles::list(&mut conn, &incident.id, false).await?)
     }
 }
+
+/// Allows responders and administrators, and whoever holds the incident's coordinator
+/// role now (publishing updates and setting impact are the coordinator's job).
+pub(crate) async fn require_respond_or_coordinator(
+    conn: &mut triad_store::Conn,
+    actor: &Actor,
+    incident_id: &str,
+) -> AppResult<()> {
+    if actor.can(Permission::Respond) {
+        return Ok(());
+    }
+    let coordinates = roles::list(conn, incident_id, true).await?.iter().any(|h| {
+        h.assignment.role == IncidentRole::Coordinator
+            && Some(h.assignment.user_id.as_str()) == actor.user_id()
+    });
+    if coordinates {
+        Ok(())
+    } else {
+        actor.require(Permission::Respond)
+    }
+}

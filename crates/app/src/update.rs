@@ -3,12 +3,11 @@
 use crate::{Actor, App, AppError, AppResult};
 use serde_json::json;
 use triad_domain::incident::PublicState;
-use triad_domain::role::IncidentRole;
 use triad_domain::timeline::EventKind;
 use triad_domain::update::{Audience, MAX_MESSAGE, StatusUpdate};
 use triad_domain::user::Permission;
 use triad_domain::validate::{self, Validation};
-use triad_store::{incident as incidents, new_id, role as roles, status, update as updates};
+use triad_store::{incident as incidents, new_id, status, update as updates};
 
 #[derive(Debug, Clone, Default)]
 pub struct Publish {
@@ -57,18 +56,7 @@ impl App {
         let mut incident = incidents::lock(d.conn(), key)
             .await?
             .ok_or(AppError::NotFound("incident"))?;
-        if !actor.can(Permission::Respond) {
-            let coordinates = roles::list(d.conn(), &incident.id, true)
-                .await?
-                .iter()
-                .any(|h| {
-                    h.assignment.role == IncidentRole::Coordinator
-                        && Some(h.assignment.user_id.as_str()) == actor.user_id()
-                });
-            if !coordinates {
-                actor.require(Permission::Respond)?;
-            }
-        }
+        crate::role::require_respond_or_coordinator(d.conn(), actor, &incident.id).await?;
         let mut update = StatusUpdate {
             id: new_id(),
             incident_id: incident.id.clone(),

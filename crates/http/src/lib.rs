@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod ops;
 pub mod status_html;
 pub mod status_page;
+pub mod status_subscribe;
 pub mod stream;
 
 use api::{
@@ -246,12 +247,15 @@ pub fn router(state: AppState) -> Router {
         .route("/status/incidents/{id}", get(status_page::incident_html))
         .route(
             "/status/subscriptions",
-            post(status_page::subscribe).options(status_page::preflight),
+            post(status_subscribe::subscribe).options(status_page::preflight),
         )
-        .route("/status/subscriptions/confirm", get(status_page::confirm))
+        .route(
+            "/status/subscriptions/confirm",
+            get(status_subscribe::confirm),
+        )
         .route(
             "/status/subscriptions/unsubscribe",
-            get(status_page::unsubscribe).post(status_page::unsubscribe),
+            get(status_subscribe::unsubscribe).post(status_subscribe::unsubscribe),
         )
         .route("/status/api/v2/summary.json", doc(status_page::summary))
         .route("/status/api/v2/status.json", doc(status_page::status))

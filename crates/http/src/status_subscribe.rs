@@ -1,0 +1,146 @@
+//! Email subscriptions to the status page, over HTTP: subscribe (JSON for widgets,
+//! the page's form for people), and the confirm and unsubscribe links from the emails.
+//! The rules are in `app::subscription`.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::status_html;
+use crate::status_page::{cors_error, with_type};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use triad_app::subscription::LinkResult;
+
+/// `POST /status/subscriptions`: `{"email", "component"?}` as JSON (answered in JSON,
+/// CORS-open) or as the page's form (answered with a page). Always 202 with the same
+/// words, whether or not the address was subscribed already.
+pub async fn subscribe(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Req {
+        email: String,
+        #[serde(default)]
+        component: Option<String>,
+    }
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let parsed: Result<Req, String> = if form {
+        serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    };
+    let done = match parsed {
+        Ok(r) => s
+            .app
+            .subscribe_to_page(&r.email, r.component.as_deref())
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            format!("send {{\"email\": …, \"component\"?: …}}: {e}"),
+        )),
+    };
+    const SENT: &str = "If this address can receive mail, a confirmation link is on its way. Nothing is sent until it is followed.";
+    if form {
+        let page = s
+            .app
+            .status_page()
+            .await
+            .map(|p| p.name)
+            .unwrap_or_default();
+        return match done {
+            Ok(_) => html_answer(StatusCode::ACCEPTED, &page, "Check your inbox", SENT),
+            Err(e) => html_answer(e.status, &page, "Not subscribed", &e.message),
+        };
+    }
+    match done {
+        Ok(_) => {
+            let body = serde_json::json!({"status": "confirmation_sent", "message": SENT});
+            let mut r = (StatusCode::ACCEPTED, axum::Json(body)).into_response();
+            r.headers_mut().insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            r
+        }
+        Err(e) => cors_error(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// `GET /status/subscriptions/confirm?token=`: the double opt-in link.
+pub async fn confirm(State(s): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    let done = s.app.confirm_subscription(&q.token).await;
+    link_page(&s, done, "Subscribed", |r| {
+        format!(
+            "{} will receive updates about {}. Every email has a link to stop them.",
+            r.email,
+            r.component.clone().unwrap_or_else(|| r.page_name.clone())
+        )
+    })
+    .await
+}
+
+/// `GET` or `POST /status/subscriptions/unsubscribe?token=`: one click ends it (POST is
+/// what mail clients send for RFC 8058 one-click unsubscribe).
+pub async fn unsubscribe(State(s): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    let done = s.app.unsubscribe(&q.token).await;
+    link_page(&s, done, "Unsubscribed", |r| {
+        format!(
+            "{} will no longer receive updates about {}.",
+            r.email,
+            r.component.clone().unwrap_or_else(|| r.page_name.clone())
+        )
+    })
+    .await
+}
+
+/// The page a followed link answers with: `title` and `text(result)`, or why not.
+async fn link_page(
+    s: &AppState,
+    done: Result<LinkResult, triad_app::AppError>,
+    title: &str,
+    text: impl Fn(&LinkResult) -> String,
+) -> Response {
+    let page = s
+        .app
+        .status_page()
+        .await
+        .map(|p| p.name)
+        .unwrap_or_default();
+    match done {
+        Ok(r) => html_answer(StatusCode::OK, &page, title, &text(&r)),
+        Err(e) => link_error(&page, e),
+    }
+}
+
+fn link_error(page: &str, e: triad_app::AppError) -> Response {
+    let e = ApiError::from(e);
+    let text = if e.status == StatusCode::NOT_FOUND {
+        "This link is not valid (it may be incomplete, or from an older confirmation email)."
+            .to_string()
+    } else {
+        e.message.clone()
+    };
+    html_answer(e.status, page, "That did not work", &text)
+}
+
+fn html_answer(status: StatusCode, page: &str, title: &str, text: &str) -> Response {
+    let body = status_html::message_page(page, title, text);
+    let mut r = with_type(Bytes::from(body), "text/html; charset=utf-8", false);
+    *r.status_mut() = status;
+    r
+}
