@@ -172,26 +172,15 @@ impl App {
         Ok(store::due(&mut conn, now, limit).await?)
     }
 
-    /// Prepares a job to run: claims it and says what to call. `None` when another node
-    /// has it, or it must wait (an older job of its incident and tracker is pending, or
-    /// its issue is not created yet), or it cannot run (its issue was never created; it
-    /// is then settled as dead).
+    /// Prepares a job to run: claims it under a lease and says what to call. `None` when
+    /// another node has it or it changed since it was read, or when it cannot run (its
+    /// issue was never created: it is then settled as dead, on the timeline).
     pub async fn claim_tracker_job(
         &self,
         job: &Job,
-        now: Millis,
-    ) -> AppResult<Option<(Tracker, Option<String>)>> {
+    ) -> AppResult<Option<(Tracker, Option<String>, Millis)>> {
+        let now = self.now();
         let mut d = self.decide().await?;
-        let older = store::jobs(d.conn(), &job.incident_id)
-            .await?
-            .into_iter()
-            .take_while(|j| j.id != job.id)
-            .filter(|j| j.tracker_id == job.tracker_id)
-            .map(|j| j.status)
-            .collect::<Vec<_>>();
-        if older.iter().any(|s| s == "pending") {
-            return Ok(None);
-        }
         let Some(tracker) = store::find(d.conn(), &job.tracker_id).await? else {
             return Ok(None);
         };
@@ -207,9 +196,10 @@ impl App {
                     Some(l) => Some(l.issue_key),
                     None => {
                         let error = "the incident's issue was never created";
-                        store::settle(
+                        let settled = store::settle(
                             d.conn(),
                             &job.id,
+                            None,
                             "dead",
                             job.attempts,
                             now,
@@ -217,53 +207,57 @@ impl App {
                             now,
                         )
                         .await?;
+                        if settled {
+                            dead_event(&mut d, &tracker, job, error).await?;
+                        }
                         d.commit().await?;
                         return Ok(None);
                     }
                 }
             }
         };
-        if !store::claim(d.conn(), &job.id, now, LEASE_MS).await? {
+        let Some(lease) = store::claim(d.conn(), job, now, LEASE_MS).await? else {
             return Ok(None);
-        }
+        };
         d.commit().await?;
-        Ok(Some((tracker, issue)))
+        Ok(Some((tracker, issue, lease)))
     }
 
-    /// Records an attempt: done (linking a created issue), retried (after `retry_after`
-    /// or the backoff), or dead after the last attempt or a permanent refusal (on the
-    /// timeline).
+    /// Records an attempt made under `lease`: done (linking a created issue), retried
+    /// (after the delivery backoff, and never before the tracker's `Retry-After`), or
+    /// dead after the last attempt or a permanent refusal (on the timeline). Nothing is
+    /// recorded if the lease ran out and another node took the job meanwhile.
     pub async fn settle_tracker_job(
         &self,
         job: &Job,
         tracker: &Tracker,
+        lease: Millis,
         outcome: &JobOutcome,
         created: Option<(String, String)>,
-        now: Millis,
     ) -> AppResult<()> {
+        let now = self.now();
         let cfg = &self.config().delivery;
         let attempts = job.attempts + 1;
-        let mut d = self.decide().await?;
         let (status, next, error) = match outcome {
             JobOutcome::Done => ("done", now, None),
             JobOutcome::Retry {
                 error,
                 retry_after_ms,
             } if attempts < i64::from(cfg.max_attempts) => {
-                let backoff = i64::from(cfg.backoff_base_seconds)
-                    .saturating_mul(1 << (attempts - 1).min(20))
-                    .min(i64::from(cfg.backoff_max_seconds))
-                    * 1000;
-                let wait = retry_after_ms.unwrap_or(backoff);
-                ("pending", now + wait, Some(error.clone()))
+                let asked = retry_after_ms.map(|r| r.clamp(0, MAX_RETRY_AFTER_MS));
+                let failures = u32::try_from(attempts).unwrap_or(u32::MAX);
+                let wait = crate::delivery::backoff(cfg, failures, asked, &job.id);
+                ("pending", now.saturating_add(wait), Some(error.clone()))
             }
             JobOutcome::Retry { error, .. } | JobOutcome::Failed { error } => {
                 ("dead", now, Some(error.clone()))
             }
         };
-        store::settle(
+        let mut d = self.decide().await?;
+        let mine = store::settle(
             d.conn(),
             &job.id,
+            Some(lease),
             status,
             attempts,
             next,
@@ -271,6 +265,10 @@ impl App {
             now,
         )
         .await?;
+        if !mine {
+            tracing::warn!(job = %job.id, "a tracker job's lease ran out before its call was recorded; another node has it");
+            return Ok(());
+        }
         if let Some((id, key)) = created {
             let link = Link {
                 tracker_id: tracker.id.clone(),
@@ -287,16 +285,7 @@ impl App {
                 .await?;
         }
         if status == "dead" {
-            let body = format!(
-                "{}: could not {} ({}): {}",
-                tracker.name,
-                job.kind,
-                job.issue_key.as_deref().unwrap_or("the incident's issue"),
-                error.as_deref().unwrap_or_default()
-            );
-            let data = json!({"tracker": tracker.name, "job_id": job.id, "kind": job.kind});
-            d.system_event(&job.incident_id, EventKind::NotificationDead, body, data)
-                .await?;
+            dead_event(&mut d, tracker, job, error.as_deref().unwrap_or_default()).await?;
         }
         d.commit().await
     }
@@ -309,10 +298,14 @@ impl App {
         signature: Option<&str>,
         body: &[u8],
     ) -> AppResult<Inbound> {
-        let mut d = self.decide().await?;
-        let t = store::find(d.conn(), tracker)
-            .await?
-            .ok_or(AppError::NotFound("tracker"))?;
+        // Look up and verify on a read connection: an unsigned caller never gets to
+        // hold the write lock. Only the id names a tracker here (a name is guessable).
+        let t = {
+            let mut conn = self.store().read().await?;
+            store::get(&mut conn, tracker)
+                .await?
+                .ok_or(AppError::NotFound("tracker"))?
+        };
         if let Some(secret) = &t.inbound_secret {
             let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
                 .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -346,6 +339,7 @@ impl App {
             None => crate::secret::token_hash(&String::from_utf8_lossy(body)),
         };
         let now = self.now();
+        let mut d = self.decide().await?;
         if !store::first_delivery(d.conn(), &t.id, &id, now).await? {
             return Ok(Inbound::Duplicate);
         }
@@ -356,6 +350,20 @@ impl App {
                 Some(number) => {
                     let found = incidents::lock(d.conn(), &number.to_string()).await?;
                     if let Some(i) = &found {
+                        // Triad's own issue (labelled `triad` too) can announce
+                        // itself before the create call's answer is recorded.
+                        let marked = doc
+                            .pointer("/issue/fields/labels")
+                            .and_then(Value::as_array)
+                            .is_some_and(|l| l.iter().any(|x| x == "triad"));
+                        let creating = store::jobs(d.conn(), &i.id).await?.iter().any(|j| {
+                            j.tracker_id == t.id && j.kind == "create" && j.status == "pending"
+                        });
+                        let ours = marked && creating;
+                        if ours {
+                            d.commit().await?;
+                            return Ok(Inbound::Ignored);
+                        }
                         self.absorb_ticket(&mut d, &actor, &t, i, &issue_key, &doc, now)
                             .await?;
                     }
@@ -483,6 +491,28 @@ impl App {
             .await?;
         Ok(())
     }
+}
+
+/// The longest `Retry-After` honoured (a day): a larger value is taken as a day.
+pub const MAX_RETRY_AFTER_MS: i64 = 86_400_000;
+
+/// Puts a job that gave up on the incident's timeline.
+async fn dead_event(
+    d: &mut Decision<'_>,
+    tracker: &Tracker,
+    job: &Job,
+    error: &str,
+) -> AppResult<()> {
+    let body = format!(
+        "{}: could not {} ({}): {error}",
+        tracker.name,
+        job.kind,
+        job.issue_key.as_deref().unwrap_or("the incident's issue"),
+    );
+    let data = json!({"tracker": tracker.name, "job_id": job.id, "kind": job.kind});
+    d.system_event(&job.incident_id, EventKind::NotificationDead, body, data)
+        .await?;
+    Ok(())
 }
 
 /// The incident number a ticket names with a `triad-<number>` label.

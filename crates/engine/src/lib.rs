@@ -135,7 +135,7 @@ impl Engine {
             let due = self.app.due_tracker_jobs(now, 200).await?;
             let mut ran = false;
             for job in &due {
-                let Some((tracker, issue)) = self.app.claim_tracker_job(job, now).await? else {
+                let Some((tracker, issue, lease)) = self.app.claim_tracker_job(job).await? else {
                     continue;
                 };
                 ran = true;
@@ -147,7 +147,7 @@ impl Engine {
                 }
                 if let Err(e) = self
                     .app
-                    .settle_tracker_job(job, &tracker, &outcome, created, self.app.now())
+                    .settle_tracker_job(job, &tracker, lease, &outcome, created)
                     .await
                 {
                     report.errors += 1;
@@ -221,7 +221,8 @@ impl Engine {
             Outcome::Delivered { .. } => JobOutcome::Done,
             Outcome::Retry { error, retry_after } => JobOutcome::Retry {
                 error,
-                retry_after_ms: retry_after.map(|d| d.as_millis() as i64),
+                retry_after_ms: retry_after
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
             },
             Outcome::Rejected { error } => JobOutcome::Failed { error },
         };
@@ -268,7 +269,8 @@ impl Engine {
             Outcome::Delivered { detail } => Attempt::Delivered { detail },
             Outcome::Retry { error, retry_after } => Attempt::Retry {
                 error,
-                retry_after_ms: retry_after.map(|d| d.as_millis() as i64),
+                retry_after_ms: retry_after
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
             },
             Outcome::Rejected { error } => Attempt::Rejected { error },
         }

@@ -96,6 +96,16 @@ pub async fn find(conn: &mut Conn, key: &str) -> Result<Option<Tracker>, StoreEr
     row.as_ref().map(tracker).transpose()
 }
 
+/// A tracker by id only (what inbound webhook URLs name: a name is guessable).
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Tracker>, StoreError> {
+    let sql = format!("SELECT {TRACKER_COLUMNS} FROM trackers WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(tracker).transpose()
+}
+
 /// Deletes a tracker with its links, jobs and delivery records.
 pub async fn delete(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
     for table in ["tracker_jobs", "tracker_links", "tracker_deliveries"] {
@@ -126,11 +136,16 @@ pub struct Link {
     pub created_at: Millis,
 }
 
-/// Records a link; `false` if the ticket was linked already.
+/// Records a link; `false` if the ticket was linked already. A `created` link replaces
+/// an `inbound` one for the same ticket (Jira's webhook about Triad's own new issue can
+/// arrive before the create call's answer is recorded).
 pub async fn link(conn: &mut Conn, l: &Link) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO tracker_links (tracker_id, incident_id, issue_key, issue_id, origin, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tracker_id, issue_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tracker_id, issue_key) DO UPDATE SET origin = 'created', issue_id = $4
+            WHERE tracker_links.origin = 'inbound' AND $5 = 'created'
+              AND tracker_links.incident_id = $2",
     )
     .bind(&l.tracker_id)
     .bind(&l.incident_id)
@@ -267,11 +282,14 @@ pub async fn enqueue(conn: &mut Conn, j: &Job) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-/// Pending jobs due at `now` whose lease (if any) ran out, in `seq` order.
+/// Pending jobs due at `now` whose lease (if any) ran out and that no older pending job
+/// of the same incident and tracker holds back, in `seq` order.
 pub async fn due(conn: &mut Conn, now: Millis, limit: i64) -> Result<Vec<Job>, StoreError> {
     let sql = format!(
-        "SELECT {JOB_COLUMNS} FROM tracker_jobs
+        "SELECT {JOB_COLUMNS} FROM tracker_jobs j
          WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+           AND NOT EXISTS (SELECT 1 FROM tracker_jobs o WHERE o.tracker_id = j.tracker_id
+               AND o.incident_id = j.incident_id AND o.status = 'pending' AND o.seq < j.seq)
          ORDER BY seq LIMIT $2"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -282,40 +300,49 @@ pub async fn due(conn: &mut Conn, now: Millis, limit: i64) -> Result<Vec<Job>, S
     rows.iter().map(job).collect()
 }
 
-/// Takes a job for `lease_ms` (so no other node runs it meanwhile); `false` if another
-/// node holds it or it is no longer pending.
+/// Takes a job for `lease_ms` (so no other node runs it meanwhile), if it is still as
+/// it was read (pending, due, `attempts` unchanged) and nobody holds it. Returns the
+/// lease's end, which [`settle`] must present.
 pub async fn claim(
     conn: &mut Conn,
-    id: &str,
+    job: &Job,
     now: Millis,
     lease_ms: i64,
-) -> Result<bool, StoreError> {
+) -> Result<Option<Millis>, StoreError> {
+    let until = now + lease_ms;
     let done = sqlx::query(
         "UPDATE tracker_jobs SET lease_until = $3
-         WHERE id = $1 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $2)",
+         WHERE id = $1 AND status = 'pending' AND attempts = $4 AND next_attempt_at <= $2
+           AND (lease_until IS NULL OR lease_until <= $2)",
     )
-    .bind(id)
+    .bind(&job.id)
     .bind(now)
-    .bind(now + lease_ms)
+    .bind(until)
+    .bind(job.attempts)
     .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok((done.rows_affected() == 1).then_some(until))
 }
 
-/// Records an attempt's outcome: `done`, `dead`, or `pending` again at `next`.
+/// Records an attempt's outcome (`done`, `dead`, or `pending` again at `next`) if the
+/// job is still held under `lease` — `false` when the lease ran out and another node
+/// took the job. `lease: None` settles a job nobody claimed (one that cannot run).
+#[allow(clippy::too_many_arguments)]
 pub async fn settle(
     conn: &mut Conn,
     id: &str,
+    lease: Option<Millis>,
     status: &str,
     attempts: i64,
     next: Millis,
     error: Option<&str>,
     now: Millis,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
         "UPDATE tracker_jobs SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5,
             lease_until = NULL, done_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $6 END
-         WHERE id = $1",
+         WHERE id = $1 AND status = 'pending'
+           AND ((lease_until IS NULL AND $7 IS NULL) OR lease_until = $7)",
     )
     .bind(id)
     .bind(status)
@@ -323,9 +350,10 @@ pub async fn settle(
     .bind(next)
     .bind(error)
     .bind(now)
+    .bind(lease)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// An incident's jobs, in `seq` order.

@@ -120,59 +120,102 @@ both_backends!(
         );
         assert!(jobs[0].seq < jobs[1].seq);
         let due = tracker::due(tx.conn(), 10, 10).await.unwrap();
-        assert_eq!(due.len(), 3);
+        assert_eq!(due.len(), 2, "a's comment waits for a's create");
         assert!(
             tracker::due(tx.conn(), 9, 10).await.unwrap().is_empty(),
             "not before next_attempt_at"
         );
-        // A claim holds the job until the lease ends.
-        assert!(
-            tracker::claim(tx.conn(), &jobs[0].id, 10, 100)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !tracker::claim(tx.conn(), &jobs[0].id, 50, 100)
-                .await
-                .unwrap(),
+        // A claim holds the job until the lease ends, and only as it was read.
+        let lease = tracker::claim(tx.conn(), &jobs[0], 10, 100).await.unwrap();
+        assert_eq!(lease, Some(110));
+        assert_eq!(
+            tracker::claim(tx.conn(), &jobs[0], 50, 100).await.unwrap(),
+            None,
             "held"
         );
-        assert_eq!(tracker::due(tx.conn(), 50, 10).await.unwrap().len(), 2);
+        assert_eq!(
+            tracker::due(tx.conn(), 50, 10).await.unwrap().len(),
+            1,
+            "b's create; a's comment waits"
+        );
         assert!(
-            tracker::claim(tx.conn(), &jobs[0].id, 110, 100)
+            !tracker::settle(tx.conn(), &jobs[0].id, Some(999), "done", 1, 50, None, 50)
                 .await
                 .unwrap(),
-            "the lease ran out"
+            "not my lease"
         );
-        tracker::settle(
-            tx.conn(),
-            &jobs[0].id,
-            "pending",
-            1,
-            500,
-            Some("HTTP 429"),
-            110,
-        )
-        .await
-        .unwrap();
-        let again = &tracker::jobs(tx.conn(), &a.id).await.unwrap()[0];
+        let lease = tracker::claim(tx.conn(), &jobs[0], 110, 100)
+            .await
+            .unwrap()
+            .expect("the lease ran out");
+        assert!(
+            tracker::settle(
+                tx.conn(),
+                &jobs[0].id,
+                Some(lease),
+                "pending",
+                1,
+                500,
+                Some("HTTP 429"),
+                110
+            )
+            .await
+            .unwrap()
+        );
+        let again = tracker::jobs(tx.conn(), &a.id).await.unwrap()[0].clone();
         assert_eq!(
             (again.status.as_str(), again.attempts, again.next_attempt_at),
             ("pending", 1, 500)
         );
         assert_eq!(again.last_error.as_deref(), Some("HTTP 429"));
         assert_eq!(again.done_at, None);
-        tracker::settle(tx.conn(), &jobs[0].id, "done", 2, 600, None, 600)
+        assert_eq!(
+            tracker::claim(tx.conn(), &jobs[0], 600, 100).await.unwrap(),
+            None,
+            "read before the retry: stale"
+        );
+        assert_eq!(
+            tracker::claim(tx.conn(), &again, 400, 100).await.unwrap(),
+            None,
+            "not due yet"
+        );
+        let lease = tracker::claim(tx.conn(), &again, 600, 100)
             .await
+            .unwrap()
             .unwrap();
+        assert!(
+            tracker::settle(
+                tx.conn(),
+                &jobs[0].id,
+                Some(lease),
+                "done",
+                2,
+                600,
+                None,
+                600
+            )
+            .await
+            .unwrap()
+        );
         let done = &tracker::jobs(tx.conn(), &a.id).await.unwrap()[0];
         assert_eq!((done.status.as_str(), done.done_at), ("done", Some(600)));
         assert!(
-            !tracker::claim(tx.conn(), &jobs[0].id, 700, 100)
-                .await
-                .unwrap(),
-            "done jobs stay done"
+            !tracker::settle(
+                tx.conn(),
+                &jobs[0].id,
+                Some(lease),
+                "dead",
+                3,
+                700,
+                None,
+                700
+            )
+            .await
+            .unwrap(),
+            "done stays done"
         );
+        // The comment is runnable now that the create is done.
+        assert_eq!(tracker::due(tx.conn(), 700, 10).await.unwrap().len(), 2);
 
         // Links: one per ticket.
         let link = Link {

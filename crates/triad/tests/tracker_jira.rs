@@ -506,6 +506,47 @@ both_backends!(
             !notes.iter().any(|n| n.contains("Update from Triad")),
             "{notes:?}"
         );
+        // Triad's own issue carries the label too: its webhook is not a new ticket.
+        let own = json!({"webhookEvent": "jira:issue_created", "issue": {"id": "10001", "key": "SUP-1",
+        "fields": {"summary": "x", "labels": ["triad", format!("triad-{number}")]}}});
+        assert_eq!(
+            webhook(&t, sup_id, "wh-own", &own, None).await,
+            (200, json!({"status": "applied"})),
+            "linked already: applied to its incident"
+        );
+        // While Triad's create call is still being retried, its issue's webhook (labelled
+        // `triad`) is not taken for a support ticket.
+        state.lock().unwrap().throttle_next_create = true;
+        let (race, race_path) = t.declare(&admin, "Race", "SEV1").await;
+        t.tick().await;
+        let own_new = json!({"webhookEvent": "jira:issue_created", "issue": {"id": "10009", "key": "OPS-50",
+            "fields": {"summary": "x", "labels": ["triad", format!("triad-{}", race["number"])]}}});
+        assert_eq!(
+            webhook(
+                &t,
+                ops["id"].as_str().unwrap(),
+                "wh-own-2",
+                &own_new,
+                Some(secret)
+            )
+            .await,
+            (200, json!({"status": "ignored"})),
+            "an issue of ours not yet linked"
+        );
+        let (_, race_reports) = t.get(&format!("{race_path}/reports"), &admin).await;
+        assert_eq!(race_reports, json!([]));
+        t.advance(61).await;
+        let (_, reports) = t.get(&format!("{path}/reports"), &admin).await;
+        assert_eq!(
+            reports.as_array().unwrap().len(),
+            1,
+            "no bogus report: {reports}"
+        );
+        // Inbound URLs name the tracker by id only.
+        assert_eq!(
+            webhook(&t, "Support", "wh-name", &ticket, None).await.0,
+            404
+        );
         // Signed tracker: a wrong or missing signature is refused, the right one applies.
         let ops_id = ops["id"].as_str().unwrap();
         let other = json!({"webhookEvent": "jira:issue_updated", "issue": {"key": "OPS-999", "fields": {"labels": []}}});
