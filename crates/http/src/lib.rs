@@ -251,7 +251,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/status/subscriptions/confirm",
-            get(status_subscribe::confirm),
+            get(status_subscribe::confirm_page).post(status_subscribe::confirm),
         )
         .route(
             "/status/subscriptions/unsubscribe",

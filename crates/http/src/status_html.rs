@@ -317,6 +317,24 @@ pub fn message_page(page: &str, title: &str, text: &str) -> String {
     )
 }
 
+/// The confirmation page: a button that POSTs the token back.
+pub fn confirm_form(page: &str, token: &str) -> String {
+    let token: String = token
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(100)
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>Confirm — {0}</title><style>{STYLE}</style></head><body><h1>Confirm your subscription</h1>\
+         <p>Receive updates from {0} by email?</p>\
+         <form method=\"post\" action=\"confirm?token={token}\"><button type=\"submit\">Confirm</button></form>\
+         </body></html>",
+        esc(page)
+    )
+}
+
 /// `GET /status/incidents/{id}`; `None` if no public incident has that id.
 pub fn incident_page(s: &Snapshot, id: &str) -> Option<String> {
     let iv = s.incidents.iter().find(|i| i.incident.id == id)?;

@@ -81,7 +81,21 @@ pub struct TokenQuery {
     token: String,
 }
 
-/// `GET /status/subscriptions/confirm?token=`: the double opt-in link.
+/// `GET /status/subscriptions/confirm?token=`: the double opt-in link shows a button;
+/// nothing changes on a GET, so mail scanners that follow links cannot confirm for
+/// someone.
+pub async fn confirm_page(State(s): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    let page = s
+        .app
+        .status_page()
+        .await
+        .map(|p| p.name)
+        .unwrap_or_default();
+    let body = status_html::confirm_form(&page, &q.token);
+    with_type(Bytes::from(body), "text/html; charset=utf-8", false)
+}
+
+/// `POST /status/subscriptions/confirm?token=`: the button confirms.
 pub async fn confirm(State(s): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
     let done = s.app.confirm_subscription(&q.token).await;
     link_page(&s, done, "Subscribed", |r| {

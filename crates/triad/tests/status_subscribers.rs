@@ -44,6 +44,19 @@ async fn follow(t: &TestApp, url: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// Follows a confirmation link as a person does: the page shows a button (a GET changes
+/// nothing), pressing it POSTs the token back.
+async fn confirm(t: &TestApp, url: &str) -> (u16, String) {
+    let (s, page) = follow(t, url).await;
+    assert_eq!(s, 200, "{page}");
+    assert!(
+        page.contains("<form method=\"post\"") && page.contains("Confirm"),
+        "{page}"
+    );
+    let r = t.http.post(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
 both_backends!(
     subscribe_confirm_receive_unsubscribe,
     |db: TestDb| async move {
@@ -144,11 +157,21 @@ both_backends!(
             };
             assert_eq!(urls.len(), want, "{m}");
             for url in urls {
-                let (s, page) = follow(&t, &url).await;
+                // A GET alone (a mail scanner) confirms nothing.
+                let (_, counts) = t
+                    .get("/api/v1/status-page/subscribers", &t.admin_token)
+                    .await;
+                let before = counts["confirmed"].clone();
+                let _ = follow(&t, &url).await;
+                let (_, counts) = t
+                    .get("/api/v1/status-page/subscribers", &t.admin_token)
+                    .await;
+                assert_eq!(counts["confirmed"], before);
+                let (s, page) = confirm(&t, &url).await;
                 assert_eq!(s, 200, "{page}");
                 assert!(page.contains("Subscribed"), "{page}");
-                // Following it again is harmless.
-                assert_eq!(follow(&t, &url).await.0, 200);
+                // Confirming again is harmless.
+                assert_eq!(confirm(&t, &url).await.0, 200);
                 followed += 1;
             }
         }
@@ -156,11 +179,9 @@ both_backends!(
         // A confirmed address asking again gets no second email; a forged link is a 404.
         let (s, _) = subscribe(&t, json!({"email": "page@example.com"})).await;
         assert_eq!(s, 202);
-        let (s, page) = follow(
-            &t,
-            &format!("{page_url}/subscriptions/confirm?token=forged"),
-        )
-        .await;
+        let forged = format!("{page_url}/subscriptions/confirm?token=forged");
+        let r = t.http.post(&forged).send().await.unwrap();
+        let (s, page) = (r.status().as_u16(), r.text().await.unwrap());
         assert_eq!(s, 404);
         assert!(page.contains("not valid"));
         let (_, counts) = t
