@@ -139,7 +139,7 @@ impl App {
 }
 
 /// The most timeline events a draft reads; past that it says the timeline has more.
-pub const DRAFT_READ_LIMIT: usize = 20_000;
+pub const DRAFT_READ_LIMIT: u32 = 20_000;
 
 impl App {
     /// A draft update for `audience`: what happened on the internal timeline since that
@@ -176,28 +176,25 @@ impl App {
                 after = e.seq;
             }
         }
-        let mut events = Vec::new();
-        loop {
-            let page =
-                triad_store::timeline::after(&mut conn, Some(&incident.id), after, 1000).await?;
-            let Some(last_seq) = page.last().map(|e| e.seq) else {
-                break;
-            };
-            after = last_seq;
-            events.extend(page);
-            if events.len() >= DRAFT_READ_LIMIT {
-                break;
-            }
-        }
+        // The newest events matter most: read at most the limit, from the end.
+        let events =
+            triad_store::timeline::newest_after(&mut conn, &incident.id, after, DRAFT_READ_LIMIT)
+                .await?;
+        let more_on_timeline = events.len() >= DRAFT_READ_LIMIT as usize;
         let due = triad_store::obligation::get(&mut conn, &incident.id, audience)
             .await?
             .map(|o| o.due_at);
+        let public_name = status::public_name(&mut conn, &incident.id).await?;
         Ok(triad_domain::draft::draft(
-            &incident,
-            audience,
-            last.map(|u| u.published_at),
-            &events,
-            due,
+            triad_domain::draft::DraftInput {
+                incident: &incident,
+                audience,
+                public_name: public_name.as_deref(),
+                since: last.map(|u| u.published_at),
+                events: &events,
+                more_on_timeline,
+                next_due: due,
+            },
         ))
     }
 }

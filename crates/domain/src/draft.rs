@@ -74,19 +74,60 @@ fn flush_alerts(alerts: &mut Vec<&TimelineEvent>, lines: &mut Vec<String>, used:
     }
 }
 
-/// Builds the draft for `audience` from the events after its last update (`since`: when
-/// that update was published; `None` if it never had one).
-pub fn draft(
-    incident: &Incident,
-    audience: Audience,
-    since: Option<Millis>,
-    events: &[TimelineEvent],
-    next_due: Option<Millis>,
-) -> Draft {
+/// What a draft is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct DraftInput<'a> {
+    pub incident: &'a Incident,
+    pub audience: Audience,
+    /// The incident's name on the status page, if it is public.
+    pub public_name: Option<&'a str>,
+    /// When the audience's last update was published; `None` if it never had one.
+    pub since: Option<Millis>,
+    /// The events after that update, oldest first.
+    pub events: &'a [TimelineEvent],
+    /// Whether the timeline holds more events than `events` (reading stopped).
+    pub more_on_timeline: bool,
+    pub next_due: Option<Millis>,
+}
+
+/// The line a public draft says for an event: only what customers may read (no
+/// names, notes or internal detail); `None` for events it leaves out.
+fn public_line(e: &TimelineEvent) -> Option<String> {
+    let text = match e.kind {
+        EventKind::Acknowledged => "The team acknowledged the problem and is working on it.",
+        EventKind::Reopened => "The problem came back; the team is working on it again.",
+        EventKind::Resolved => "The problem was resolved.",
+        EventKind::ImpactChanged => "The team assessed the impact on our services.",
+        _ => return None,
+    };
+    Some(format!("- {} {text}", hm(e.at)))
+}
+
+/// Builds the draft for an audience from the events since its last update. For the
+/// public the headline is the public name (never the internal title) and the lines are
+/// generic; the other audiences get the events' own lines.
+pub fn draft(input: DraftInput<'_>) -> Draft {
+    let DraftInput {
+        incident,
+        audience,
+        public_name,
+        since,
+        events,
+        more_on_timeline,
+        next_due,
+    } = input;
+    let public = audience == Audience::Public;
     let mut lines: Vec<String> = Vec::new();
     let mut used = Vec::new();
     let mut alerts: Vec<&TimelineEvent> = Vec::new();
     for e in events {
+        if public {
+            if let Some(line) = public_line(e) {
+                lines.push(line);
+                used.push(e.seq);
+            }
+            continue;
+        }
         if e.kind == EventKind::Alert {
             alerts.push(e);
             continue;
@@ -110,22 +151,34 @@ pub fn draft(
         used.push(e.seq);
     }
     flush_alerts(&mut alerts, &mut lines, &mut used);
-    let more = lines.len().saturating_sub(MAX_LINES);
-    lines.truncate(MAX_LINES);
-    if more > 0 {
-        lines.push(format!("- … and {more} more (see the timeline)"));
+    // The newest lines matter most: the oldest ones give way.
+    let earlier = lines.len().saturating_sub(MAX_LINES);
+    if earlier > 0 || more_on_timeline {
+        lines.drain(..earlier);
+        lines.insert(
+            0,
+            "- … earlier events left out (see the timeline)".to_string(),
+        );
     }
     let state = if incident.status == Status::Resolved {
         PublicState::Resolved
     } else {
         incident.public_state
     };
-    let mut message = format!(
-        "[{}] {} — {}\n\n",
-        incident.severity.as_str(),
-        incident.title,
-        state.as_str()
-    );
+    let mut message = if public {
+        format!(
+            "{} — {}\n\n",
+            public_name.unwrap_or("Service disruption"),
+            state.as_str()
+        )
+    } else {
+        format!(
+            "[{}] {} — {}\n\n",
+            incident.severity.as_str(),
+            incident.title,
+            state.as_str()
+        )
+    };
     match since {
         Some(t) => message.push_str(&format!("Since our last update at {}:\n", hhmm(t))),
         None => message.push_str(&format!(
@@ -232,13 +285,17 @@ mod tests {
             ),
             ev(8, 8, EventKind::UpdateReminder, "reminder", null.clone()),
         ];
-        let d = draft(
-            &incident(),
-            Audience::Stakeholders,
-            Some(0),
-            &events,
-            Some(30 * 60_000),
-        );
+        let inc = incident();
+        let input = DraftInput {
+            incident: &inc,
+            audience: Audience::Stakeholders,
+            public_name: None,
+            since: Some(0),
+            events: &events,
+            more_on_timeline: false,
+            next_due: Some(30 * 60_000),
+        };
+        let d = draft(input);
         assert_eq!(
             d.message,
             "[SEV2] Checkout failing — identified\n\n\
@@ -250,21 +307,35 @@ mod tests {
              \nNext update by 00:30 UTC.\n"
         );
         assert_eq!(d.used, vec![1, 2, 4, 5, 6]);
+        assert_eq!(d, draft(input));
+        // The public draft: the public name, generic lines, no notes or names.
+        let p = draft(DraftInput {
+            audience: Audience::Public,
+            public_name: Some("Payment failures"),
+            ..input
+        });
         assert_eq!(
-            d,
-            draft(
-                &incident(),
-                Audience::Stakeholders,
-                Some(0),
-                &events,
-                Some(30 * 60_000)
-            )
+            p.message,
+            "Payment failures — identified\n\n\
+             Since our last update at 00:00 UTC:\n\
+             - 00:04 The team acknowledged the problem and is working on it.\n\
+             \nNext update by 00:30 UTC.\n"
         );
     }
 
     #[test]
     fn nothing_new_and_long_timelines_say_so() {
-        let d = draft(&incident(), Audience::Public, None, &[], None);
+        let inc = incident();
+        let base = DraftInput {
+            incident: &inc,
+            audience: Audience::Stakeholders,
+            public_name: None,
+            since: None,
+            events: &[],
+            more_on_timeline: false,
+            next_due: None,
+        };
+        let d = draft(base);
         assert!(d.message.contains("Since the incident began at 00:00 UTC"));
         assert!(d.message.contains("Nothing new"));
         let many: Vec<_> = (0..50)
@@ -278,12 +349,29 @@ mod tests {
                 )
             })
             .collect();
-        let d = draft(&incident(), Audience::Public, None, &many, None);
+        let d = draft(DraftInput {
+            events: &many,
+            ..base
+        });
         assert_eq!(d.message.matches("Note: ").count(), MAX_LINES);
-        assert!(d.message.contains("… and 10 more"));
+        assert!(d.message.contains("earlier events left out"));
+        assert!(
+            d.message.contains("Note: n49") && !d.message.contains("Note: n9\n"),
+            "the newest stay"
+        );
+        let d = draft(DraftInput {
+            events: &many[..2],
+            more_on_timeline: true,
+            ..base
+        });
+        assert!(d.message.contains("earlier events left out"));
         let mut resolved = incident();
         resolved.status = Status::Resolved;
-        let d = draft(&resolved, Audience::Public, None, &[], Some(1));
+        let d = draft(DraftInput {
+            incident: &resolved,
+            next_due: Some(1),
+            ..base
+        });
         assert_eq!(d.state, PublicState::Resolved);
         assert!(!d.message.contains("Next update"));
     }

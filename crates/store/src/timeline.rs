@@ -94,6 +94,28 @@ pub async fn append_many(
     Ok(stored)
 }
 
+/// The newest `limit` of one incident's events after `after`, oldest first.
+pub async fn newest_after(
+    conn: &mut Conn,
+    incident_id: &str,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<TimelineEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM timeline_events WHERE incident_id = $1 AND seq > $2
+         ORDER BY seq DESC LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(incident_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut list = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    list.reverse();
+    Ok(list)
+}
+
 /// One incident's events of one kind, oldest first.
 pub async fn of_kind(
     conn: &mut Conn,

@@ -76,12 +76,25 @@ both_backends!(
         assert_eq!(d["audience"], "stakeholders");
         assert_eq!(d["state"], "identified");
         assert_eq!(d["events"].as_array().unwrap().len(), 1);
-        // The public has never been told: everything from the start, including what the
-        // stakeholders were told, but not the paging.
+        // The public has never been told: a draft from the start, in words for customers.
         let (_, p) = draft("public").await;
         let msg = p["message"].as_str().unwrap();
+        assert_eq!(
+            msg,
+            "Service disruption — identified\n\n\
+             Since the incident began at 00:00 UTC:\n\
+             - 00:02 The team acknowledged the problem and is working on it.\n\
+             \nNext update by 00:17 UTC.\n",
+            "the public draft never carries the title, notes, names or other audiences' words"
+        );
+        // Reporters have never been told either: everything from the start that matters
+        // outside the team, including what the stakeholders were told, but not the paging.
+        let (_, r) = draft("reporters").await;
+        let msg = r["message"].as_str().unwrap();
         assert!(
-            msg.contains("Since the incident began at 00:00 UTC:"),
+            msg.starts_with(
+                "[SEV2] Checkout failing — identified\n\nSince the incident began at 00:00 UTC:"
+            ),
             "{msg}"
         );
         for needle in [
