@@ -262,3 +262,93 @@ impl Decision<'_> {
         Ok(sent)
     }
 }
+
+impl Decision<'_> {
+    /// Sends a stakeholder update to the stakeholder groups of the business services the
+    /// incident affects: those with recorded impact (other than `none`), or, with none
+    /// recorded, those that depend on the incident's service. Each group's emails and
+    /// chat webhook once per update, whatever number of groups name them.
+    pub(crate) async fn notify_stakeholder_groups(
+        &mut self,
+        incident: &Incident,
+        update: &StatusUpdate,
+    ) -> AppResult<usize> {
+        let impacts = impact::list(self.conn(), &incident.id).await?;
+        let mut ids: Vec<String> = impacts
+            .iter()
+            .filter(|i| i.impact != triad_domain::status::Impact::None)
+            .map(|i| i.business_service_id.clone())
+            .collect();
+        if impacts.is_empty()
+            && let Some(service) = &incident.service_id
+        {
+            ids = triad_store::business_service::depending_on(self.conn(), service).await?;
+        }
+        let mut sent = 0;
+        let mut seen = BTreeSet::new();
+        for id in ids {
+            let Some(b) = triad_store::business_service::find(self.conn(), &id).await? else {
+                continue;
+            };
+            let impact = impacts
+                .iter()
+                .find(|i| i.business_service_id == b.id)
+                .map(|i| i.impact.as_str())
+                .unwrap_or("not assessed");
+            for group in &b.stakeholder_groups {
+                let text = format!(
+                    "Stakeholder update on #{} {} ({}), {}:\n\n{}\n\nBusiness service: {} (tier {}), impact: {impact}.\n\
+                     You receive this as a member of the stakeholder group \"{}\".",
+                    incident.number,
+                    incident.title,
+                    incident.severity.as_str(),
+                    update.state.as_str(),
+                    update.message,
+                    b.name,
+                    b.tier,
+                    group.name,
+                );
+                let n = Notice {
+                    incident: Some(incident),
+                    purpose: "stakeholder_update",
+                    key: format!("stakeholders:{}", update.id),
+                    subject: format!(
+                        "[{}] #{} {}: {}",
+                        incident.severity.as_str(),
+                        incident.number,
+                        incident.title,
+                        update.state.as_str()
+                    ),
+                    text,
+                    data: json!({"update_id": update.id, "business_service": b.name, "group": group.name}),
+                    at: update.published_at,
+                };
+                for email in &group.emails {
+                    if seen.insert(email.to_lowercase()) {
+                        let key = Notice {
+                            key: format!("{}:{}", n.key, email.to_lowercase()),
+                            ..n.clone()
+                        };
+                        sent += usize::from(
+                            self.send_to_address(&key, &group.name, "email", email)
+                                .await?,
+                        );
+                    }
+                }
+                if let Some(url) = &group.chat_webhook
+                    && seen.insert(url.clone())
+                {
+                    let key = Notice {
+                        key: format!("{}:{}", n.key, url),
+                        ..n.clone()
+                    };
+                    sent += usize::from(
+                        self.send_to_address(&key, &group.name, "slack", url)
+                            .await?,
+                    );
+                }
+            }
+        }
+        Ok(sent)
+    }
+}

@@ -72,6 +72,9 @@ impl App {
         updates::insert(d.conn(), &update).await?;
         // Every external update reaches every ticket linked to the incident.
         d.track_update(&incident, &update).await?;
+        if audience == Audience::Stakeholders {
+            d.notify_stakeholder_groups(&incident, &update).await?;
+        }
         if audience == Audience::Public {
             // Never the internal title: that is written for responders.
             let name = public_title
