@@ -25,6 +25,7 @@ pub mod service;
 pub mod status;
 pub mod subscription;
 pub mod team;
+pub mod template;
 pub mod timeline;
 pub mod token;
 pub mod tracker;

@@ -345,7 +345,13 @@ async fn receipt(
     };
     let status = incident.status.as_str();
     let sent = d
-        .notify_reporters(std::slice::from_ref(reporter), &notice, |tz| {
+        .notify_reporters_as(
+            "received",
+            None,
+            due,
+            std::slice::from_ref(reporter),
+            &notice,
+            |tz| {
             let mut t = format!(
                 "We received your report and added it to incident #{} ({}) {}, which is {status}.",
                 incident.number, incident.severity, incident.title

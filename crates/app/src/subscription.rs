@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::BTreeSet;
 use triad_domain::Millis;
 use triad_domain::incident::Incident;
-use triad_domain::update::StatusUpdate;
+use triad_domain::update::{Audience, StatusUpdate};
 use triad_domain::validate::Email;
 use triad_store::status::{self as page_store, PublicIncident};
 use triad_store::subscriber::{self as subscribers, PAGE, Subscriber};
@@ -181,6 +181,15 @@ impl App {
     }
 }
 
+/// The template stage of an update: `resolved` for one that says so, else `update`.
+fn stage_of(update: &StatusUpdate) -> &'static str {
+    if update.state == triad_domain::incident::PublicState::Resolved {
+        "resolved"
+    } else {
+        "update"
+    }
+}
+
 impl Decision<'_> {
     /// Emails a public update to every confirmed subscriber it concerns: subscribers of
     /// the whole page, and of each component the incident affects (and their groups).
@@ -220,6 +229,39 @@ impl Decision<'_> {
         let scopes: Vec<String> = scopes.into_iter().collect();
         // Sorted by email: each address's subscriptions are adjacent.
         let subs = subscribers::confirmed(self.conn(), &scopes).await?;
+        if subs.is_empty() {
+            return Ok(0);
+        }
+        let stage = stage_of(update);
+        let default_text = format!(
+            "{public_name} — {}\n\n{}\n\nPosted {} on {}: {}/incidents/{}",
+            update.state.as_str(),
+            update.message,
+            crate::rfc3339(update.published_at),
+            page.name,
+            page.url,
+            incident.id,
+        );
+        let base = Notice {
+            incident: Some(incident),
+            purpose: "subscriber_update",
+            key: format!("subscriber:{}", update.id),
+            subject: format!("[{}] {public_name}: {}", page.name, update.state.as_str()),
+            text: String::new(),
+            data: json!({"update_id": update.id}),
+            at: update.published_at,
+        };
+        // The template (if any) words the update; the unsubscribe links always follow.
+        let (subject, words) = self
+            .templated(
+                Audience::Public,
+                stage,
+                &base,
+                Some(update),
+                None,
+                &default_text,
+            )
+            .await?;
         let mut sent = 0;
         for mine in subs.chunk_by(|a, b| a.email == b.email) {
             let email = &mine[0].email;
@@ -236,24 +278,11 @@ impl Decision<'_> {
                     )
                 })
                 .collect();
-            let text = format!(
-                "{public_name} — {}\n\n{}\n\nPosted {} on {}: {}/incidents/{}\n\n{}",
-                update.state.as_str(),
-                update.message,
-                crate::rfc3339(update.published_at),
-                page.name,
-                page.url,
-                incident.id,
-                links.join("\n"),
-            );
             let n = Notice {
-                incident: Some(incident),
-                purpose: "subscriber_update",
                 key: format!("subscriber:{}:{email}", update.id),
-                subject: format!("[{}] {public_name}: {}", page.name, update.state.as_str()),
-                text,
-                data: json!({"update_id": update.id}),
-                at: update.published_at,
+                subject: subject.clone(),
+                text: format!("{words}\n\n{}", links.join("\n")),
+                ..base.clone()
             };
             if self.send_to_address(&n, email, "email", email).await? {
                 sent += 1;
@@ -296,7 +325,7 @@ impl Decision<'_> {
                 .map(|i| i.impact.as_str())
                 .unwrap_or("not assessed");
             for group in &b.stakeholder_groups {
-                let text = format!(
+                let default_text = format!(
                     "Stakeholder update on #{} {} ({}), {}:\n\n{}\n\nBusiness service: {} (tier {}), impact: {impact}.\n\
                      You receive this as a member of the stakeholder group \"{}\".",
                     incident.number,
@@ -308,7 +337,7 @@ impl Decision<'_> {
                     b.tier,
                     group.name,
                 );
-                let n = Notice {
+                let mut n = Notice {
                     incident: Some(incident),
                     purpose: "stakeholder_update",
                     key: format!("stakeholders:{}", update.id),
@@ -319,10 +348,23 @@ impl Decision<'_> {
                         incident.title,
                         update.state.as_str()
                     ),
-                    text,
-                    data: json!({"update_id": update.id, "business_service": b.name, "group": group.name}),
+                    text: String::new(),
+                    data: json!({"update_id": update.id, "business_service": b.name,
+                        "tier": b.tier, "impact": impact, "group": group.name}),
                     at: update.published_at,
                 };
+                let (subject, text) = self
+                    .templated(
+                        Audience::Stakeholders,
+                        stage_of(update),
+                        &n,
+                        Some(update),
+                        None,
+                        &default_text,
+                    )
+                    .await?;
+                n.subject = subject;
+                n.text = text;
                 for email in &group.emails {
                     if seen.insert(email.to_lowercase()) {
                         let key = Notice {

@@ -326,3 +326,36 @@ pub struct SubscriberCountsDto {
     /// Live subscriptions waiting for their confirmation link to be followed.
     pub pending: i64,
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRequest {
+    /// MiniJinja; the first line is the subject.
+    pub subject: String,
+    /// MiniJinja (docs/status-page.md lists the variables).
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateDto {
+    pub audience: String,
+    /// `received`, `acknowledged`, `update` or `resolved`.
+    pub stage: String,
+    pub subject: String,
+    pub body: String,
+    pub updated_at: String,
+    pub updated_by: Option<String>,
+}
+
+impl From<&triad_store::template::Template> for TemplateDto {
+    fn from(t: &triad_store::template::Template) -> Self {
+        TemplateDto {
+            audience: t.audience.clone(),
+            stage: t.stage.clone(),
+            subject: t.subject.clone(),
+            body: t.body.clone(),
+            updated_at: ts(t.updated_at),
+            updated_by: t.updated_by.clone(),
+        }
+    }
+}

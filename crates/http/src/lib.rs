@@ -230,6 +230,11 @@ pub fn router(state: AppState) -> Router {
             "/status-page/maintenances",
             get(status_admin::list_maintenances).post(status_admin::create_maintenance),
         )
+        .route("/message-templates", get(status_admin::list_templates))
+        .route(
+            "/message-templates/{audience}/{stage}",
+            put(status_admin::put_template).delete(status_admin::delete_template),
+        )
         .route(
             "/status-page/subscribers",
             get(status_admin::subscriber_counts),

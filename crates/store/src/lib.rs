@@ -25,6 +25,7 @@ pub mod severity_policy;
 pub mod status;
 pub mod subscriber;
 pub mod team;
+pub mod template;
 pub mod timeline;
 pub mod timer;
 pub mod token;

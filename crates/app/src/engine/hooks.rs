@@ -106,7 +106,7 @@ pub(crate) async fn after_declare(
     };
     let who = names(&paged);
     let sent = d
-        .notify_reporters(reporters, &notice, |tz| {
+        .notify_reporters_as("received", None, None, reporters, &notice, |tz| {
             format!(
                 "We received your report: incident #{} ({}) {}. Paged: {}.{}",
                 incident.number,
@@ -160,7 +160,7 @@ pub(crate) async fn after_acknowledge(
         at: now,
     };
     let sent = d
-        .notify_reporters(&list, &notice, |tz| {
+        .notify_reporters_as("acknowledged", None, next, &list, &notice, |tz| {
             format!(
                 "{} has incident #{} ({}) {} and is working on it. {}",
                 by.name(),
@@ -233,7 +233,9 @@ pub(crate) async fn after_resolve(
     };
     let list = reporters::list(d.conn(), &incident.id).await?;
     let text = notice.text.clone();
-    let mut told = d.notify_reporters(&list, &notice, |_| text.clone()).await?;
+    let mut told = d
+        .notify_reporters_as("resolved", None, None, &list, &notice, |_| text.clone())
+        .await?;
     // The team and everyone paged about it.
     let mut people: Vec<String> = triad_store::role::list(d.conn(), &incident.id, false)
         .await?
@@ -463,10 +465,17 @@ pub(crate) async fn after_update(
         };
         let message = update.message.clone();
         let sent = d
-            .notify_reporters(&list, &notice, |tz| match next {
-                Some(t) => format!("{message}\n\nNext update by {}.", clock_time(t, tz)),
-                None => message.clone(),
-            })
+            .notify_reporters_as(
+                "update",
+                Some(update),
+                next,
+                &list,
+                &notice,
+                |tz| match next {
+                    Some(t) => format!("{message}\n\nNext update by {}.", clock_time(t, tz)),
+                    None => message.clone(),
+                },
+            )
             .await?;
         if sent > 0 {
             let body = format!("Sent the update to {} reporter(s)", list.len());

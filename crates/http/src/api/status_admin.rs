@@ -172,3 +172,43 @@ pub async fn subscriber_counts(
     let (confirmed, pending) = s.app.subscriber_counts(&actor).await?;
     Ok(Json(SubscriberCountsDto { confirmed, pending }))
 }
+
+#[utoipa::path(get, path = "/api/v1/message-templates", tag = "status page",
+    responses((status = 200, body = Vec<TemplateDto>)))]
+pub async fn list_templates(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Json<Vec<TemplateDto>>> {
+    let list = s.app.templates(&actor).await?;
+    Ok(Json(list.iter().map(TemplateDto::from).collect()))
+}
+
+#[utoipa::path(put, path = "/api/v1/message-templates/{audience}/{stage}", tag = "status page",
+    request_body = TemplateRequest,
+    params(("audience" = String, Path, description = "stakeholders, reporters or public"),
+           ("stage" = String, Path, description = "received, acknowledged, update or resolved")),
+    responses((status = 200, body = TemplateDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_template(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath((audience, stage)): ApiPath<(String, String)>,
+    ApiJson(r): ApiJson<TemplateRequest>,
+) -> ApiResult<Json<TemplateDto>> {
+    let t = s
+        .app
+        .put_template(&actor, &audience, &stage, &r.subject, &r.body)
+        .await?;
+    Ok(Json((&t).into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/message-templates/{audience}/{stage}", tag = "status page",
+    params(("audience" = String, Path), ("stage" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_template(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath((audience, stage)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.app.delete_template(&actor, &audience, &stage).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
