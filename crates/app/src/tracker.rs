@@ -28,6 +28,9 @@ pub const LEASE_MS: i64 = 120_000;
 /// A tracker as an administrator configures it.
 #[derive(Debug, Clone, Default)]
 pub struct TrackerInput {
+    /// `jira` (default) or `webhook` (a signed JSON event per job, for CRMs and help
+    /// desks).
+    pub kind: Option<String>,
     pub name: String,
     pub base_url: String,
     pub api_version: Option<i64>,
@@ -71,6 +74,11 @@ impl App {
         actor.require(Permission::Administer)?;
         let mut v = Validation::new();
         let name = v.check("name", validate::text(&input.name, 100));
+        let kind = input.kind.as_deref().unwrap_or("jira").to_string();
+        if !matches!(kind.as_str(), "jira" | "webhook") {
+            v.push("kind", "must be one of: jira, webhook");
+        }
+        let webhook = kind == "webhook";
         let base_url = input.base_url.trim().trim_end_matches('/').to_string();
         if !(base_url.starts_with("https://") || base_url.starts_with("http://"))
             || base_url.contains(char::is_whitespace)
@@ -81,21 +89,38 @@ impl App {
             );
         }
         let api_version = input.api_version.unwrap_or(3);
-        if !matches!(api_version, 2 | 3) {
+        if !webhook && !matches!(api_version, 2 | 3) {
             v.push("api_version", "must be 2 or 3");
         }
-        let auth = input.auth.as_deref().unwrap_or("basic").to_string();
+        let default_auth = if webhook { "none" } else { "basic" };
+        let auth = input.auth.as_deref().unwrap_or(default_auth).to_string();
         let token = input.token.clone().filter(|t| !t.trim().is_empty());
-        match auth.as_str() {
-            "basic" if input.user.as_deref().is_none_or(|u| u.trim().is_empty()) => {
-                v.push("user", "basic auth needs the account's email")
+        if webhook {
+            // The token signs each event (Triad-Signature, as for webhook contact
+            // methods; docs/notifications.md).
+            if auth != "none" {
+                v.push(
+                    "auth",
+                    "a webhook tracker signs with its token; auth must be none",
+                );
             }
-            "basic" | "bearer" if token.is_none() => v.push("token", "is required for this auth"),
-            "basic" | "bearer" | "none" => {}
-            _ => v.push("auth", "must be one of: basic, bearer, none"),
+            if token.as_deref().is_some_and(|t| t.len() < 16) {
+                v.push("token", "a signing secret must be at least 16 characters");
+            }
+        } else {
+            match auth.as_str() {
+                "basic" if input.user.as_deref().is_none_or(|u| u.trim().is_empty()) => {
+                    v.push("user", "basic auth needs the account's email")
+                }
+                "basic" | "bearer" if token.is_none() => {
+                    v.push("token", "is required for this auth")
+                }
+                "basic" | "bearer" | "none" => {}
+                _ => v.push("auth", "must be one of: basic, bearer, none"),
+            }
         }
         let project_key = input.project_key.trim().to_string();
-        if project_key.is_empty() || project_key.len() > 50 {
+        if (!webhook && project_key.is_empty()) || project_key.len() > 50 {
             v.push("project_key", "must be the project's key, such as OPS");
         }
         let min_severity = match input.min_severity.as_deref() {
@@ -118,7 +143,7 @@ impl App {
         let t = Tracker {
             id: new_id(),
             name,
-            kind: "jira".into(),
+            kind,
             base_url,
             api_version,
             auth_kind: auth,
@@ -164,6 +189,14 @@ impl App {
             store::links(&mut conn, &incident.id).await?,
             store::jobs(&mut conn, &incident.id).await?,
         ))
+    }
+
+    /// An incident's number (for a webhook tracker's ticket name).
+    pub async fn incident_number(&self, incident_id: &str) -> AppResult<Option<i64>> {
+        let mut conn = self.store().read().await?;
+        Ok(incidents::get(&mut conn, incident_id)
+            .await?
+            .map(|i| i.number))
     }
 
     /// Jobs due at `now`, oldest first.

@@ -167,6 +167,9 @@ impl Engine {
         t: &triad_store::tracker::Tracker,
         issue: Option<&str>,
     ) -> (JobOutcome, Option<(String, String)>) {
+        if t.kind == "webhook" {
+            return self.call_webhook_tracker(job, t, issue).await;
+        }
         let target = JiraTarget {
             base_url: t.base_url.clone(),
             api_version: t.api_version,
@@ -227,6 +230,73 @@ impl Engine {
             Outcome::Rejected { error } => JobOutcome::Failed { error },
         };
         (mapped, created)
+    }
+
+    /// A webhook tracker: one signed JSON event per job, sent like a webhook contact
+    /// method's (`Triad-Signature` with the tracker's token), through the engine's
+    /// channels. A create links the incident to `triad-<number>` at that tracker.
+    async fn call_webhook_tracker(
+        &self,
+        job: &triad_store::tracker::Job,
+        t: &triad_store::tracker::Tracker,
+        issue: Option<&str>,
+    ) -> (JobOutcome, Option<(String, String)>) {
+        let incident = self
+            .app
+            .incident_number(&job.incident_id)
+            .await
+            .ok()
+            .flatten();
+        let key = issue.map(str::to_string).unwrap_or_else(|| {
+            format!(
+                "triad-{}",
+                incident.map(|n| n.to_string()).unwrap_or_default()
+            )
+        });
+        let (kind, detail) = match job.kind.as_str() {
+            "create" => (
+                "ticket.create",
+                serde_json::from_str(&job.body).unwrap_or_default(),
+            ),
+            "comment" => ("ticket.comment", serde_json::json!({"text": job.body})),
+            _ => (
+                "ticket.transition",
+                serde_json::json!({"transition": job.body}),
+            ),
+        };
+        let event = serde_json::json!({
+            "type": kind,
+            "tracker": t.name,
+            "ticket": key,
+            "incident_id": job.incident_id,
+            "incident_number": incident,
+            "job_id": job.id,
+            "detail": detail,
+        });
+        let message = Message {
+            notification_id: job.id.clone(),
+            idempotency_key: job.idempotency_key.clone(),
+            channel: Channel::Webhook,
+            address: t.base_url.clone(),
+            recipient_name: Some(t.name.clone()),
+            subject: format!("{kind} {key}"),
+            text: job.body.clone(),
+            event,
+            secret: t.auth_secret.clone(),
+            created_at: job.created_at,
+        };
+        let outcome = match self.notifier.send(&message, self.app.now()).await {
+            Outcome::Delivered { .. } => JobOutcome::Done,
+            Outcome::Retry { error, retry_after } => JobOutcome::Retry {
+                error,
+                retry_after_ms: retry_after
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            },
+            Outcome::Rejected { error } => JobOutcome::Failed { error },
+        };
+        let created = (job.kind == "create" && outcome == JobOutcome::Done)
+            .then(|| (job.incident_id.clone(), key));
+        (outcome, created)
     }
 
     /// Delivers every notification due at `now`.

@@ -17,6 +17,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackerRequest {
+    /// `jira` (default) or `webhook`: a signed JSON event per incident opened, external
+    /// update and resolve, POSTed to `base_url` (for CRMs and help desks).
+    pub kind: Option<String>,
     pub name: String,
     /// The Jira site, such as `https://acme.atlassian.net`.
     pub base_url: String,
@@ -26,6 +29,8 @@ pub struct TrackerRequest {
     pub auth: Option<String>,
     pub user: Option<String>,
     pub token: Option<String>,
+    /// The Jira project (not used by webhook trackers).
+    #[serde(default)]
     pub project_key: String,
     /// Default `Incident`.
     pub issue_type: Option<String>,
@@ -137,6 +142,7 @@ pub async fn create(
     ApiJson(r): ApiJson<TrackerRequest>,
 ) -> ApiResult<(StatusCode, Json<TrackerDto>)> {
     let input = TrackerInput {
+        kind: r.kind,
         name: r.name,
         base_url: r.base_url,
         api_version: r.api_version,
