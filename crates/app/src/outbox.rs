@@ -143,16 +143,18 @@ impl Decision<'_> {
     }
 
     /// Sends one notice to an address that belongs to no user (a status page
-    /// subscriber): `key` gets the address appended. `false` if it was sent before.
+    /// subscriber, a stakeholder group), signed with `secret` if it is a webhook: `key`
+    /// gets the channel appended. `false` if it was sent before.
     pub(crate) async fn send_to_address(
         &mut self,
         n: &Notice<'_>,
         recipient: &str,
         channel: &str,
         address: &str,
+        secret: Option<&str>,
     ) -> AppResult<bool> {
         let key = format!("{}:{channel}", n.key);
-        self.put(n, key, None, recipient, channel, address, None, n.at)
+        self.put(n, key, None, recipient, channel, address, secret, n.at)
             .await
     }
 

@@ -21,11 +21,21 @@ use triad_store::{impact, new_id};
 /// A confirmation email is sent again for the same address and scope at most this often.
 pub const RESEND_AFTER_MS: Millis = 10 * 60 * 1000;
 
-/// What a subscription request did (the answer is the same either way).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who subscribes: an email address or a webhook URL.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Email(&'a str),
+    Webhook(&'a str),
+}
+
+/// What a subscription request did (for email the answer is the same either way).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subscribed {
     /// A confirmation email is on its way.
     ConfirmationSent,
+    /// A signed confirmation event is on its way; events will be signed with `secret`
+    /// (shown this once).
+    WebhookPending { secret: String },
     /// Nothing was sent: confirmed already, or a confirmation went out recently.
     NothingToDo,
 }
@@ -33,6 +43,7 @@ pub enum Subscribed {
 /// What a confirm or unsubscribe link did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkResult {
+    /// The email address or webhook URL.
     pub email: String,
     /// The component's name, or `None` for the whole page.
     pub component: Option<String>,
@@ -40,20 +51,37 @@ pub struct LinkResult {
 }
 
 impl App {
-    /// Subscribes `email` to the page, or to one component (id or name). Sends the
-    /// confirmation link unless the address is confirmed already or one was sent in the
-    /// last ten minutes. Needs the page's public address to be absolute (the link).
+    /// Subscribes an email address or a webhook URL (`target`) to the page, or to one
+    /// component (id or name), and sends the confirmation link — by email, or as a
+    /// signed `subscription.confirm` event the webhook's receiver confirms by POSTing
+    /// to its `confirm_url`. Nothing is sent again to a confirmed address, nor within
+    /// ten minutes of the last confirmation. Needs the page's public address to be
+    /// absolute (the links). A webhook subscription answers with its signing secret.
     pub async fn subscribe_to_page(
         &self,
-        email: &str,
+        target: Target<'_>,
         component: Option<&str>,
     ) -> AppResult<Subscribed> {
-        let email = Email::parse(email).map_err(|e| AppError::field("email", e.0))?;
+        let (channel, address) = match target {
+            Target::Email(e) => (
+                "email",
+                Email::parse(e)
+                    .map_err(|e| AppError::field("email", e.0))?
+                    .as_str()
+                    .to_string(),
+            ),
+            Target::Webhook(url) => (
+                "webhook",
+                crate::contact::check_url(url.trim())
+                    .map(|_| url.trim().to_string())
+                    .map_err(|e| AppError::field("webhook", e.0))?,
+            ),
+        };
         let page = self.status_page().await?;
         if !page.url.starts_with("http") {
             return Err(AppError::conflict(
                 "page_url_required",
-                "email subscriptions need the status page's public address (an administrator sets it with PUT /api/v1/status-page)",
+                "subscriptions need the status page's public address (an administrator sets it with PUT /api/v1/status-page)",
             ));
         }
         let now = self.now();
@@ -72,8 +100,15 @@ impl App {
             }
         };
         let token = random_secret(40);
-        let existing = subscribers::live(d.conn(), email.as_str(), &scope).await?;
+        let secret = (channel == "webhook").then(|| random_secret(32));
+        let existing = subscribers::live(d.conn(), channel, &address, &scope).await?;
         let sub = match existing {
+            Some(s) if s.confirmed_at.is_some() && channel == "webhook" => {
+                return Err(AppError::conflict(
+                    "already_subscribed",
+                    "this webhook is subscribed already; unsubscribe it first to get a new secret",
+                ));
+            }
             Some(s) if s.confirmed_at.is_some() => return Ok(Subscribed::NothingToDo),
             Some(s) if now - s.confirm_sent_at < RESEND_AFTER_MS => {
                 return Ok(Subscribed::NothingToDo);
@@ -81,13 +116,16 @@ impl App {
             Some(mut s) => {
                 s.token_hash = token_hash(&token);
                 s.confirm_sent_at = now;
+                s.secret = secret.clone();
                 subscribers::save(d.conn(), &s).await?;
                 s
             }
             None => {
                 let s = Subscriber {
                     id: new_id(),
-                    email: email.as_str().to_string(),
+                    channel: channel.into(),
+                    address: address.clone(),
+                    secret: secret.clone(),
                     scope,
                     token_hash: token_hash(&token),
                     unsubscribe_token: random_secret(40),
@@ -105,24 +143,42 @@ impl App {
             None => page.name.clone(),
         };
         let link = format!("{}/subscriptions/confirm?token={token}", page.url);
-        let text = format!(
-            "Someone (hopefully you) asked to receive updates about {what} at this address.\n\n\
-             Confirm the subscription: {link}\n\n\
-             If it was not you, ignore this email: nothing will be sent without confirmation."
+        let unsubscribe = format!(
+            "{}/subscriptions/unsubscribe?token={}",
+            page.url, sub.unsubscribe_token
         );
+        let text = if channel == "email" {
+            format!(
+                "Someone (hopefully you) asked to receive updates about {what} at this address.\n\n\
+                 Confirm the subscription: {link}\n\n\
+                 If it was not you, ignore this email: nothing will be sent without confirmation."
+            )
+        } else {
+            format!("POST to {link} to confirm this webhook's subscription to {what}.")
+        };
         let n = Notice {
             incident: None,
             purpose: "subscription_confirm",
             key: format!("subscribe:{}:{now}", sub.id),
             subject: format!("Confirm your subscription to {what}"),
             text,
-            data: json!({"subscriber_id": sub.id, "scope": sub.scope}),
+            data: json!({"subscriber_id": sub.id, "scope": sub.scope, "page": page.name,
+                "confirm_url": link, "unsubscribe_url": unsubscribe}),
             at: now,
         };
-        d.send_to_address(&n, &sub.email, "email", &sub.email)
-            .await?;
+        d.send_to_address(
+            &n,
+            &sub.address,
+            channel,
+            &sub.address,
+            sub.secret.as_deref(),
+        )
+        .await?;
         d.commit().await?;
-        Ok(Subscribed::ConfirmationSent)
+        Ok(match secret {
+            Some(secret) => Subscribed::WebhookPending { secret },
+            None => Subscribed::ConfirmationSent,
+        })
     }
 
     /// Confirms the subscription the link's token belongs to (again is harmless).
@@ -167,7 +223,7 @@ impl App {
         };
         d.commit().await?;
         Ok(LinkResult {
-            email: sub.email,
+            email: sub.address,
             component,
             page_name: page.name,
         })
@@ -263,8 +319,8 @@ impl Decision<'_> {
             )
             .await?;
         let mut sent = 0;
-        for mine in subs.chunk_by(|a, b| a.email == b.email) {
-            let email = &mine[0].email;
+        for mine in subs.chunk_by(|a, b| (&a.channel, &a.address) == (&b.channel, &b.address)) {
+            let (channel, email) = (mine[0].channel.as_str(), &mine[0].address);
             let links: Vec<String> = mine
                 .iter()
                 .map(|s| {
@@ -278,13 +334,36 @@ impl Decision<'_> {
                     )
                 })
                 .collect();
-            let n = Notice {
-                key: format!("subscriber:{}:{email}", update.id),
-                subject: subject.clone(),
-                text: format!("{words}\n\n{}", links.join("\n")),
-                ..base.clone()
+            let n = if channel == "webhook" {
+                // A webhook gets public facts only, as data: never the incident itself
+                // (its title and internal fields are not for subscribers).
+                Notice {
+                    incident: None,
+                    key: format!("subscriber:{}:{email}", update.id),
+                    subject: subject.clone(),
+                    text: words.clone(),
+                    data: json!({"update_id": update.id, "incident_id": incident.id,
+                        "name": public_name, "state": update.state.as_str(),
+                        "message": update.message, "published_at": crate::rfc3339(update.published_at),
+                        "page": page.name, "url": format!("{}/incidents/{}", page.url, incident.id),
+                        "unsubscribe_urls": mine.iter().map(|s| format!(
+                            "{}/subscriptions/unsubscribe?token={}", page.url, s.unsubscribe_token
+                        )).collect::<Vec<_>>()}),
+                    ..base.clone()
+                }
+            } else {
+                Notice {
+                    key: format!("subscriber:{}:{email}", update.id),
+                    subject: subject.clone(),
+                    text: format!("{words}\n\n{}", links.join("\n")),
+                    ..base.clone()
+                }
             };
-            if self.send_to_address(&n, email, "email", email).await? {
+            let secret = mine[0].secret.as_deref();
+            if self
+                .send_to_address(&n, email, channel, email, secret)
+                .await?
+            {
                 sent += 1;
             }
         }
@@ -372,7 +451,7 @@ impl Decision<'_> {
                             ..n.clone()
                         };
                         sent += usize::from(
-                            self.send_to_address(&key, &group.name, "email", email)
+                            self.send_to_address(&key, &group.name, "email", email, None)
                                 .await?,
                         );
                     }
@@ -385,7 +464,7 @@ impl Decision<'_> {
                         ..n.clone()
                     };
                     sent += usize::from(
-                        self.send_to_address(&key, &group.name, "slack", url)
+                        self.send_to_address(&key, &group.name, "slack", url, None)
                             .await?,
                     );
                 }

@@ -10,11 +10,12 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use triad_app::subscription::LinkResult;
+use triad_app::subscription::{LinkResult, Subscribed, Target};
 
-/// `POST /status/subscriptions`: `{"email", "component"?}` as JSON (answered in JSON,
-/// CORS-open) or as the page's form (answered with a page). Always 202 with the same
-/// words, whether or not the address was subscribed already.
+/// `POST /status/subscriptions`: `{"email" | "webhook", "component"?}` as JSON
+/// (answered in JSON, CORS-open) or an email as the page's form (answered with a page).
+/// For an email always 202 with the same words, whether or not the address was
+/// subscribed already; for a webhook 202 with its signing secret.
 pub async fn subscribe(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -23,7 +24,10 @@ pub async fn subscribe(
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Req {
-        email: String,
+        #[serde(default)]
+        email: Option<String>,
+        #[serde(default)]
+        webhook: Option<String>,
         #[serde(default)]
         component: Option<String>,
     }
@@ -37,11 +41,24 @@ pub async fn subscribe(
         serde_json::from_slice(&body).map_err(|e| e.to_string())
     };
     let done = match parsed {
-        Ok(r) => s
-            .app
-            .subscribe_to_page(&r.email, r.component.as_deref())
-            .await
-            .map_err(ApiError::from),
+        Ok(r) => {
+            let target = match (r.email.as_deref(), r.webhook.as_deref()) {
+                (Some(e), None) => Ok(Target::Email(e)),
+                (None, Some(w)) if !form => Ok(Target::Webhook(w)),
+                _ => Err(ApiError::field(
+                    "email",
+                    "give an email address, or (JSON only) a webhook URL, not both",
+                )),
+            };
+            match target {
+                Ok(target) => s
+                    .app
+                    .subscribe_to_page(target, r.component.as_deref())
+                    .await
+                    .map_err(ApiError::from),
+                Err(e) => Err(e),
+            }
+        }
         Err(e) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_body",
@@ -62,8 +79,14 @@ pub async fn subscribe(
         };
     }
     match done {
-        Ok(_) => {
-            let body = serde_json::json!({"status": "confirmation_sent", "message": SENT});
+        Ok(done) => {
+            let mut body = serde_json::json!({"status": "confirmation_sent", "message": SENT});
+            if let Subscribed::WebhookPending { secret } = done {
+                body["secret"] = serde_json::json!(secret);
+                body["message"] = serde_json::json!(
+                    "A signed subscription.confirm event is on its way; POST to its data.confirm_url to confirm. Events are signed with this secret (Triad-Signature), shown this once."
+                );
+            }
             let mut r = (StatusCode::ACCEPTED, axum::Json(body)).into_response();
             r.headers_mut().insert(
                 header::ACCESS_CONTROL_ALLOW_ORIGIN,

@@ -1,6 +1,6 @@
-//! Email subscribers of the status page (double opt-in, one-click unsubscribe). The
-//! confirmation token is stored as its SHA-256 only; the unsubscribe token as is, since
-//! every email carries it.
+//! Subscribers of the status page, by email or signed webhook (double opt-in, one-click
+//! unsubscribe). The confirmation token is stored as its SHA-256 only; the unsubscribe
+//! token as is, since every message carries it.
 
 use crate::{Conn, StoreError};
 use sqlx::Row;
@@ -13,7 +13,12 @@ pub const PAGE: &str = "page";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscriber {
     pub id: String,
-    pub email: String,
+    /// `email` or `webhook`.
+    pub channel: String,
+    /// The email address or the webhook URL.
+    pub address: String,
+    /// A webhook's signing secret.
+    pub secret: Option<String>,
     /// A component id, or [`PAGE`].
     pub scope: String,
     pub token_hash: String,
@@ -24,13 +29,15 @@ pub struct Subscriber {
     pub unsubscribed_at: Option<Millis>,
 }
 
-const COLUMNS: &str = "id, email, scope, token_hash, unsubscribe_token, created_at, \
+const COLUMNS: &str = "id, channel, address, secret, scope, token_hash, unsubscribe_token, created_at, \
     confirm_sent_at, confirmed_at, unsubscribed_at";
 
 fn from_row(row: &AnyRow) -> Result<Subscriber, StoreError> {
     Ok(Subscriber {
         id: row.try_get("id")?,
-        email: row.try_get("email")?,
+        channel: row.try_get("channel")?,
+        address: row.try_get("address")?,
+        secret: row.try_get("secret")?,
         scope: row.try_get("scope")?,
         token_hash: row.try_get("token_hash")?,
         unsubscribe_token: row.try_get("unsubscribe_token")?,
@@ -42,11 +49,14 @@ fn from_row(row: &AnyRow) -> Result<Subscriber, StoreError> {
 }
 
 pub async fn insert(conn: &mut Conn, s: &Subscriber) -> Result<(), StoreError> {
-    let sql =
-        format!("INSERT INTO subscribers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+    let sql = format!(
+        "INSERT INTO subscribers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&s.id)
-        .bind(&s.email)
+        .bind(&s.channel)
+        .bind(&s.address)
+        .bind(&s.secret)
         .bind(&s.scope)
         .bind(&s.token_hash)
         .bind(&s.unsubscribe_token)
@@ -59,17 +69,20 @@ pub async fn insert(conn: &mut Conn, s: &Subscriber) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The live (not unsubscribed) subscription of an address to a scope.
+/// The live (not unsubscribed) subscription of an address on a channel to a scope.
 pub async fn live(
     conn: &mut Conn,
-    email: &str,
+    channel: &str,
+    address: &str,
     scope: &str,
 ) -> Result<Option<Subscriber>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM subscribers WHERE email = $1 AND scope = $2 AND unsubscribed_at IS NULL"
+        "SELECT {COLUMNS} FROM subscribers
+         WHERE channel = $1 AND address = $2 AND scope = $3 AND unsubscribed_at IS NULL"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(email)
+        .bind(channel)
+        .bind(address)
         .bind(scope)
         .fetch_optional(&mut *conn)
         .await?;
@@ -96,17 +109,18 @@ pub async fn by_token(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Writes the token, confirmation and unsubscription times of a subscriber.
+/// Writes the token, secret, confirmation and unsubscription times of a subscriber.
 pub async fn save(conn: &mut Conn, s: &Subscriber) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE subscribers SET token_hash = $2, confirm_sent_at = $3, confirmed_at = $4,
-            unsubscribed_at = $5 WHERE id = $1",
+            unsubscribed_at = $5, secret = $6 WHERE id = $1",
     )
     .bind(&s.id)
     .bind(&s.token_hash)
     .bind(s.confirm_sent_at)
     .bind(s.confirmed_at)
     .bind(s.unsubscribed_at)
+    .bind(&s.secret)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -115,7 +129,7 @@ pub async fn save(conn: &mut Conn, s: &Subscriber) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Confirmed, live subscribers of any of `scopes`, by email then scope.
+/// Confirmed, live subscribers of any of `scopes`, by channel, address, then scope.
 pub async fn confirmed(conn: &mut Conn, scopes: &[String]) -> Result<Vec<Subscriber>, StoreError> {
     let mut all = Vec::new();
     for chunk in scopes.chunks(500) {
@@ -125,7 +139,7 @@ pub async fn confirmed(conn: &mut Conn, scopes: &[String]) -> Result<Vec<Subscri
             .join(", ");
         let sql = format!(
             "SELECT {COLUMNS} FROM subscribers WHERE scope IN ({marks})
-               AND confirmed_at IS NOT NULL AND unsubscribed_at IS NULL ORDER BY email, scope"
+               AND confirmed_at IS NOT NULL AND unsubscribed_at IS NULL ORDER BY channel, address, scope"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for s in chunk {
@@ -135,7 +149,7 @@ pub async fn confirmed(conn: &mut Conn, scopes: &[String]) -> Result<Vec<Subscri
             all.push(from_row(&row)?);
         }
     }
-    all.sort_by(|a, b| a.email.cmp(&b.email).then_with(|| a.scope.cmp(&b.scope)));
+    all.sort_by(|a, b| (&a.channel, &a.address, &a.scope).cmp(&(&b.channel, &b.address, &b.scope)));
     Ok(all)
 }
 

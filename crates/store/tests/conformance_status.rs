@@ -441,7 +441,9 @@ both_backends!(subscribers_live_confirm_and_end, |db: TestDb| async move {
     let mut tx = store.begin().await.unwrap();
     let sub = |email: &str, scope: &str, n: i64| Subscriber {
         id: new_id(),
-        email: email.into(),
+        channel: "email".into(),
+        address: email.into(),
+        secret: None,
         scope: scope.into(),
         token_hash: format!("hash-{email}-{scope}"),
         unsubscribe_token: format!("unsub-{email}-{scope}"),
@@ -472,7 +474,7 @@ both_backends!(subscribers_live_confirm_and_end, |db: TestDb| async move {
     drop(tx);
     let mut tx = store.begin().await.unwrap();
     assert_eq!(
-        subscriber::live(tx.conn(), "a@example.com", PAGE)
+        subscriber::live(tx.conn(), "email", "a@example.com", PAGE)
             .await
             .unwrap(),
         Some(a.clone())
@@ -510,7 +512,7 @@ both_backends!(subscribers_live_confirm_and_end, |db: TestDb| async move {
     let got = subscriber::confirmed(tx.conn(), &scopes).await.unwrap();
     let pairs: Vec<(&str, &str)> = got
         .iter()
-        .map(|s| (s.email.as_str(), s.scope.as_str()))
+        .map(|s| (s.address.as_str(), s.scope.as_str()))
         .collect();
     assert_eq!(
         pairs,
@@ -536,10 +538,27 @@ both_backends!(subscribers_live_confirm_and_end, |db: TestDb| async move {
     );
     assert_eq!(subscriber::counts(tx.conn()).await.unwrap(), (1, 0));
     assert_eq!(
-        subscriber::live(tx.conn(), "b@example.com", "comp-1")
+        subscriber::live(tx.conn(), "email", "b@example.com", "comp-1")
             .await
             .unwrap(),
         None
+    );
+    // The same URL as a webhook is another subscription, with its secret kept.
+    let hook = Subscriber {
+        id: new_id(),
+        channel: "webhook".into(),
+        address: "https://hooks.example/a".into(),
+        secret: Some("s3cret-s3cret-s3cret".into()),
+        token_hash: "hook".into(),
+        unsubscribe_token: "hook".into(),
+        ..a.clone()
+    };
+    subscriber::insert(tx.conn(), &hook).await.unwrap();
+    assert_eq!(
+        subscriber::live(tx.conn(), "webhook", "https://hooks.example/a", PAGE)
+            .await
+            .unwrap(),
+        Some(hook.clone())
     );
     // After unsubscribing, the same address may subscribe again.
     subscriber::insert(

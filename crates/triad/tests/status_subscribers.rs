@@ -352,3 +352,125 @@ both_backends!(
         t.stop().await;
     }
 );
+
+both_backends!(
+    webhook_subscribers_confirm_and_get_signed_public_events,
+    |db: TestDb| async move {
+        let t = TestApp::spawn(db).await;
+        let page_url = format!("{}/status", t.base);
+        let (s, _) = put(
+            &t,
+            "/api/v1/status-page",
+            json!({"url": page_url, "name": "Acme"}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let hook = "https://hooks.example/triad";
+        for (body, field) in [
+            (json!({"webhook": "not a url"}), "webhook"),
+            (json!({"webhook": hook, "email": "x@example.com"}), "email"),
+            (json!({}), "email"),
+        ] {
+            let (s, v) = subscribe(&t, body).await;
+            assert_eq!(
+                (s, v["error"]["fields"][0]["field"].clone()),
+                (422, json!(field)),
+                "{v}"
+            );
+        }
+        let (s, v) = subscribe(&t, json!({"webhook": hook})).await;
+        assert_eq!(s, 202, "{v}");
+        let secret = v["secret"]
+            .as_str()
+            .expect("the signing secret, once")
+            .to_string();
+        t.tick().await;
+        let sent = t.recorder.sent();
+        let confirm = sent
+            .iter()
+            .find(|s| s.message.address == hook)
+            .expect("a confirmation event");
+        assert_eq!(
+            confirm.message.secret.as_deref(),
+            Some(secret.as_str()),
+            "signed with it"
+        );
+        let event = &confirm.message.event;
+        assert_eq!(event["type"], "subscription_confirm");
+        let confirm_url = event["data"]["confirm_url"].as_str().unwrap().to_string();
+        assert!(confirm_url.starts_with(&format!("{page_url}/subscriptions/confirm?token=")));
+        // The receiver confirms by POSTing to it.
+        assert_eq!(
+            t.http
+                .post(&confirm_url)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            200
+        );
+        let (s, v) = subscribe(&t, json!({"webhook": hook})).await;
+        assert_eq!(
+            (s, v["error"]["code"].clone()),
+            (409, json!("already_subscribed"))
+        );
+
+        let (s, inc) = t
+            .post(
+                "/api/v1/incidents",
+                &t.admin_token,
+                json!({"title": "PRIMARY-DB full", "severity": "SEV2"}),
+            )
+            .await;
+        assert_eq!(s, 201);
+        let path = format!("/api/v1/incidents/{}", inc["number"]);
+        publish(
+            &t,
+            &path,
+            "identified",
+            "Some payments fail.",
+            Some("Payment failures"),
+        )
+        .await;
+        t.tick().await;
+        let sent = t.recorder.sent();
+        let update = sent
+            .iter()
+            .rev()
+            .find(|s| s.message.address == hook)
+            .expect("the update event");
+        assert_eq!(update.message.secret.as_deref(), Some(secret.as_str()));
+        let e = &update.message.event;
+        assert_eq!(e["type"], "subscriber_update");
+        assert!(e["incident"].is_null(), "never the incident itself: {e}");
+        assert_eq!(e["data"]["name"], "Payment failures");
+        assert_eq!(e["data"]["state"], "identified");
+        assert_eq!(e["data"]["message"], "Some payments fail.");
+        assert!(!e.to_string().contains("PRIMARY-DB"), "{e}");
+        let unsubscribe = e["data"]["unsubscribe_urls"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            t.http
+                .post(&unsubscribe)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            200
+        );
+        let before = t.recorder.sent().len();
+        publish(&t, &path, "resolved", "Fixed.", None).await;
+        t.tick().await;
+        assert!(
+            t.recorder.sent()[before..]
+                .iter()
+                .all(|s| s.message.address != hook),
+            "unsubscribed"
+        );
+        t.stop().await;
+    }
+);
