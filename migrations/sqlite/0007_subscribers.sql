@@ -23,3 +23,13 @@ CREATE TABLE subscribers (
 -- One live subscription per address and scope.
 CREATE UNIQUE INDEX subscribers_live ON subscribers (channel, address, scope) WHERE unsubscribed_at IS NULL;
 CREATE INDEX subscribers_by_scope ON subscribers (scope) WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL;
+
+-- People (typically stakeholders) who follow a business service: every stakeholder
+-- update of an incident affecting it reaches them through their own contact methods.
+CREATE TABLE business_service_followers (
+    business_service_id TEXT NOT NULL REFERENCES business_services (id) ON DELETE CASCADE,
+    user_id             TEXT NOT NULL REFERENCES users (id),
+    created_at          INTEGER NOT NULL,
+    PRIMARY KEY (business_service_id, user_id)
+);
+CREATE INDEX business_service_followers_by_user ON business_service_followers (user_id);

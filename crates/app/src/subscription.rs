@@ -229,6 +229,50 @@ impl App {
         })
     }
 
+    /// Makes the signed-in user follow a business service (id or name): its stakeholder
+    /// updates reach them through their own contact methods. Again is harmless.
+    pub async fn follow_business_service(
+        &self,
+        actor: &crate::Actor,
+        key: &str,
+        follow: bool,
+    ) -> AppResult<bool> {
+        actor.require(triad_domain::user::Permission::Read)?;
+        let Some(user) = actor.user_id().map(str::to_string) else {
+            return Err(AppError::Forbidden(
+                "only a person can follow a business service".into(),
+            ));
+        };
+        let mut d = self.decide().await?;
+        let b = triad_store::business_service::find(d.conn(), key.trim())
+            .await?
+            .ok_or(AppError::NotFound("business service"))?;
+        if follow {
+            subscribers::follow(d.conn(), &b.id, &user, self.now()).await?;
+        } else {
+            subscribers::unfollow(d.conn(), &b.id, &user).await?;
+        }
+        d.commit().await?;
+        Ok(follow)
+    }
+
+    /// Whether the signed-in user follows a business service.
+    pub async fn follows_business_service(
+        &self,
+        actor: &crate::Actor,
+        key: &str,
+    ) -> AppResult<bool> {
+        actor.require(triad_domain::user::Permission::Read)?;
+        let mut conn = self.store().read().await?;
+        let b = triad_store::business_service::find(&mut conn, key.trim())
+            .await?
+            .ok_or(AppError::NotFound("business service"))?;
+        let followers = subscribers::followers(&mut conn, &b.id).await?;
+        Ok(actor
+            .user_id()
+            .is_some_and(|u| followers.iter().any(|f| f == u)))
+    }
+
     /// `(confirmed, awaiting confirmation)` subscriptions, for administrators.
     pub async fn subscriber_counts(&self, actor: &crate::Actor) -> AppResult<(i64, i64)> {
         actor.require(triad_domain::user::Permission::Administer)?;
@@ -468,6 +512,63 @@ impl Decision<'_> {
                             .await?,
                     );
                 }
+            }
+            // People following the business service, through their own contact
+            // methods (their account email at least), once each.
+            for uid in subscribers::followers(self.conn(), &b.id).await? {
+                let Some(user) = triad_store::user::get(self.conn(), &uid).await? else {
+                    continue;
+                };
+                if user.deactivated_at.is_some() || !seen.insert(format!("user:{uid}")) {
+                    continue;
+                }
+                if !seen.insert(user.email.to_lowercase()) {
+                    continue; // a group already emails them
+                }
+                let text = format!(
+                    "Stakeholder update on #{} {} ({}), {}:\n\n{}\n\nYou follow the business service {}.",
+                    incident.number,
+                    incident.title,
+                    incident.severity.as_str(),
+                    update.state.as_str(),
+                    update.message,
+                    b.name,
+                );
+                let n = Notice {
+                    incident: Some(incident),
+                    purpose: "stakeholder_update",
+                    key: format!("stakeholders:{}:follower", update.id),
+                    subject: format!(
+                        "[{}] #{} {}: {}",
+                        incident.severity.as_str(),
+                        incident.number,
+                        incident.title,
+                        update.state.as_str()
+                    ),
+                    text,
+                    data: json!({"update_id": update.id, "business_service": b.name,
+                        "tier": b.tier, "impact": impact, "group": "followers"}),
+                    at: update.published_at,
+                };
+                let (subject, text) = self
+                    .templated(
+                        Audience::Stakeholders,
+                        stage_of(update),
+                        &n,
+                        Some(update),
+                        None,
+                        &n.text,
+                    )
+                    .await?;
+                let n = Notice {
+                    subject,
+                    text,
+                    ..n.clone()
+                };
+                sent += self
+                    .notify_user(&user, crate::outbox::Urgency::Low, &n)
+                    .await?
+                    .len();
             }
         }
         Ok(sent)

@@ -197,6 +197,12 @@ pub fn router(state: AppState) -> Router {
                 .patch(intake_admin::change_business)
                 .delete(intake_admin::delete_business),
         )
+        .route(
+            "/business-services/{id}/follow",
+            get(intake_admin::get_follow)
+                .put(intake_admin::follow)
+                .delete(intake_admin::unfollow),
+        )
         .route("/reports", post(reports::file))
         .route("/incidents/{id}/reports", get(reports::for_incident))
         .route(

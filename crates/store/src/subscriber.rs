@@ -176,3 +176,54 @@ pub async fn counts(conn: &mut Conn) -> Result<(i64, i64), StoreError> {
     .await?;
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
+
+/// Makes a user follow a business service; `false` if they did already.
+pub async fn follow(
+    conn: &mut Conn,
+    business_service_id: &str,
+    user_id: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO business_service_followers (business_service_id, user_id, created_at)
+         VALUES ($1, $2, $3) ON CONFLICT (business_service_id, user_id) DO NOTHING",
+    )
+    .bind(business_service_id)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Stops following; `false` if the user did not follow it.
+pub async fn unfollow(
+    conn: &mut Conn,
+    business_service_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM business_service_followers WHERE business_service_id = $1 AND user_id = $2",
+    )
+    .bind(business_service_id)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The user ids following a business service, in order.
+pub async fn followers(
+    conn: &mut Conn,
+    business_service_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT user_id FROM business_service_followers WHERE business_service_id = $1 ORDER BY user_id",
+    )
+    .bind(business_service_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(StoreError::from))
+        .collect()
+}

@@ -121,6 +121,51 @@ both_backends!(
             ["cfo@example.com", "cto@example.com"],
             "CTO once though named twice"
         );
+        // A stakeholder follows Reports themselves: reached through their own account.
+        let (_, sam) = t
+            .user("sam@example.com", "Sam Stakeholder", "stakeholder")
+            .await;
+        let follow = "/api/v1/business-services/Reports/follow";
+        assert_eq!(t.get(follow, &sam).await.1, json!({"following": false}));
+        assert_eq!(
+            t.call(Method::PUT, follow, Some(&sam), None).await,
+            (200, json!({"following": true}))
+        );
+        assert_eq!(
+            t.call(Method::PUT, follow, Some(&sam), None).await.0,
+            200,
+            "again is harmless"
+        );
+        assert_eq!(t.get(follow, &sam).await.1, json!({"following": true}));
+        assert_eq!(
+            t.get("/api/v1/business-services/Nope/follow", &sam).await.0,
+            404
+        );
+        let before = t.recorder.sent().len();
+        publish("stakeholders", "Reports catch up tonight.").await;
+        t.tick().await;
+        let mut to: Vec<String> = t.recorder.sent()[before..]
+            .iter()
+            .filter(|s| s.message.text.contains("Reports catch up tonight."))
+            .map(|s| s.message.address.to_lowercase())
+            .collect();
+        to.sort();
+        assert_eq!(
+            to,
+            ["cfo@example.com", "cto@example.com", "sam@example.com"]
+        );
+        assert_eq!(
+            t.call(Method::DELETE, follow, Some(&sam), None).await,
+            (200, json!({"following": false}))
+        );
+        let before = t.recorder.sent().len();
+        publish("stakeholders", "All caught up.").await;
+        t.tick().await;
+        assert!(
+            t.recorder.sent()[before..]
+                .iter()
+                .all(|s| s.message.address != "sam@example.com")
+        );
         t.stop().await;
     }
 );

@@ -123,3 +123,45 @@ pub async fn delete_business(
     s.app.delete_business_service(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FollowDto {
+    /// Whether you follow the business service (its stakeholder updates reach you).
+    pub following: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/business-services/{id}/follow", tag = "intake",
+    params(("id" = String, Path, description = "business service id or name")),
+    responses((status = 200, body = FollowDto), (status = 404, body = ErrorBody)))]
+pub async fn get_follow(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<FollowDto>> {
+    let following = s.app.follows_business_service(&actor, &id).await?;
+    Ok(Json(FollowDto { following }))
+}
+
+#[utoipa::path(put, path = "/api/v1/business-services/{id}/follow", tag = "intake",
+    params(("id" = String, Path, description = "business service id or name")),
+    responses((status = 200, body = FollowDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn follow(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<FollowDto>> {
+    let following = s.app.follow_business_service(&actor, &id, true).await?;
+    Ok(Json(FollowDto { following }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/business-services/{id}/follow", tag = "intake",
+    params(("id" = String, Path, description = "business service id or name")),
+    responses((status = 200, body = FollowDto), (status = 404, body = ErrorBody)))]
+pub async fn unfollow(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<FollowDto>> {
+    let following = s.app.follow_business_service(&actor, &id, false).await?;
+    Ok(Json(FollowDto { following }))
+}
