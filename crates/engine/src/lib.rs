@@ -37,6 +37,18 @@ pub struct TickReport {
     pub errors: usize,
 }
 
+/// What a connector's answer means for a tracker job.
+fn job_outcome(outcome: Outcome) -> JobOutcome {
+    match outcome {
+        Outcome::Delivered { .. } => JobOutcome::Done,
+        Outcome::Retry { error, retry_after } => JobOutcome::Retry {
+            error,
+            retry_after_ms: retry_after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        },
+        Outcome::Rejected { error } => JobOutcome::Failed { error },
+    }
+}
+
 /// The engine of one node.
 #[derive(Clone)]
 pub struct Engine {
@@ -220,16 +232,7 @@ impl Engine {
                 None,
             ),
         };
-        let mapped = match outcome {
-            Outcome::Delivered { .. } => JobOutcome::Done,
-            Outcome::Retry { error, retry_after } => JobOutcome::Retry {
-                error,
-                retry_after_ms: retry_after
-                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-            },
-            Outcome::Rejected { error } => JobOutcome::Failed { error },
-        };
-        (mapped, created)
+        (job_outcome(outcome), created)
     }
 
     /// A webhook tracker: one signed JSON event per job, sent like a webhook contact
@@ -285,15 +288,7 @@ impl Engine {
             secret: t.auth_secret.clone(),
             created_at: job.created_at,
         };
-        let outcome = match self.notifier.send(&message, self.app.now()).await {
-            Outcome::Delivered { .. } => JobOutcome::Done,
-            Outcome::Retry { error, retry_after } => JobOutcome::Retry {
-                error,
-                retry_after_ms: retry_after
-                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-            },
-            Outcome::Rejected { error } => JobOutcome::Failed { error },
-        };
+        let outcome = job_outcome(self.notifier.send(&message, self.app.now()).await);
         let created = (job.kind == "create" && outcome == JobOutcome::Done)
             .then(|| (job.incident_id.clone(), key));
         (outcome, created)

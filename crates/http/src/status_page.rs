@@ -349,20 +349,22 @@ impl<'a> View<'a> {
                     MaintenanceStatus::Completed => m.scheduled_until.max(m.updated_at),
                 };
                 MaintenanceJson {
-                    id: &m.id,
-                    name: &m.name,
-                    status: mv.status.as_str(),
-                    created_at: self.t(m.created_at),
-                    updated_at: self.t(updated_at),
-                    monitoring_at: None,
-                    resolved_at: (mv.status == MaintenanceStatus::Completed)
-                        .then(|| self.t(m.scheduled_until)),
-                    impact: "maintenance",
-                    shortlink: format!("{}/maintenances/{}", self.s.page.url, m.id),
-                    started_at: self.t(m.scheduled_for),
-                    page_id: &self.s.page.page_id,
-                    incident_updates: updates,
-                    components: mv.components.iter().map(|&n| self.component(n)).collect(),
+                    incident: IncidentJson {
+                        id: &m.id,
+                        name: &m.name,
+                        status: mv.status.as_str(),
+                        created_at: self.t(m.created_at),
+                        updated_at: self.t(updated_at),
+                        monitoring_at: None,
+                        resolved_at: (mv.status == MaintenanceStatus::Completed)
+                            .then(|| self.t(m.scheduled_until)),
+                        impact: "maintenance",
+                        shortlink: format!("{}/maintenances/{}", self.s.page.url, m.id),
+                        started_at: self.t(m.scheduled_for),
+                        page_id: &self.s.page.page_id,
+                        incident_updates: updates,
+                        components: mv.components.iter().map(|&n| self.component(n)).collect(),
+                    },
                     scheduled_for: self.t(m.scheduled_for),
                     scheduled_until: self.t(m.scheduled_until),
                 }
@@ -437,21 +439,12 @@ struct IncidentJson<'a> {
     components: Vec<ComponentJson<'a>>,
 }
 
+/// A scheduled maintenance: an incident's fields (its status and impact are the
+/// maintenance's own) plus its window.
 #[derive(Serialize)]
 struct MaintenanceJson<'a> {
-    id: &'a str,
-    name: &'a str,
-    status: &'static str,
-    created_at: String,
-    updated_at: String,
-    monitoring_at: Option<String>,
-    resolved_at: Option<String>,
-    impact: &'static str,
-    shortlink: String,
-    started_at: String,
-    page_id: &'a str,
-    incident_updates: Vec<UpdateJson<'a>>,
-    components: Vec<ComponentJson<'a>>,
+    #[serde(flatten)]
+    incident: IncidentJson<'a>,
     scheduled_for: String,
     scheduled_until: String,
 }
